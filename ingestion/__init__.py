@@ -1,0 +1,1 @@
+"""Catalog loading, normalisation, chunking, indexing and synthetic datasets."""

@@ -1,0 +1,123 @@
+"""``dyag ingest`` and ``dyag inspect``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ingestion.cli_common import (
+    ChromaUrlOption,
+    ConfigOption,
+    EmbeddingOption,
+    WorkdirOption,
+    console,
+    err_console,
+    friendly_errors,
+    settings_from,
+)
+
+CatalogArg = Annotated[Path, typer.Argument(help="The catalog export (JSON): a list of applications, or an object holding one.")]
+SkipInvalidOption = Annotated[
+    bool, typer.Option("--skip-invalid", help="Index the valid records and report each rejected one, instead of stopping at the first error.")
+]
+
+
+@friendly_errors
+def ingest(
+    catalog: CatalogArg,
+    workdir: WorkdirOption = None,
+    config: ConfigOption = None,
+    embedding_model: EmbeddingOption = None,
+    chroma_url: ChromaUrlOption = None,
+    collection: Annotated[str | None, typer.Option(help="Chroma collection name.")] = None,
+    skip_invalid: SkipInvalidOption = False,
+) -> None:
+    """Load, normalise, chunk, embed and index a catalog (only changed chunks are re-embedded).
+
+    The new index is built beside the current one and replaces it only when complete: if anything
+    fails, the previous index stays usable.
+    """
+    from ingestion.ingest import ingest_catalog
+
+    settings = settings_from(config, workdir=workdir, embedding_model=embedding_model, chroma_url=chroma_url, collection=collection)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console
+    ) as progress:
+        task = progress.add_task("Loading the embedding model and the catalog", total=None)
+
+        def report(step: str, done: int, total: int) -> None:
+            progress.update(task, description=f"Embedding changed chunks", completed=done, total=total)
+
+        summary = ingest_catalog(catalog, settings, skip_invalid=skip_invalid, progress=report)
+    for rejected in summary.rejected:
+        err_console.print(f"[yellow]Rejected[/] {rejected}", highlight=False)
+    table = Table(title=f"Indexed {catalog} → {settings.index_dir}", show_header=False)
+    table.add_row("Applications", str(summary.applications))
+    if summary.rejected:
+        table.add_row("Rejected records", str(len(summary.rejected)))
+    table.add_row("Chunks", str(summary.chunks))
+    table.add_row("Added / updated / removed / unchanged", f"{summary.added} / {summary.updated} / {summary.removed} / {summary.unchanged}")
+    table.add_row("Chunks embedded", str(summary.embedded))
+    table.add_row("Embedding model", summary.embedding_model + (" (full rebuild: model or store changed)" if summary.full_rebuild else ""))
+    table.add_row("Seconds", f"{summary.seconds:.1f}")
+    console.print(table)
+
+
+@friendly_errors
+def inspect(
+    catalog: CatalogArg,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+    skip_invalid: SkipInvalidOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Field coverage, status and domain counts, and anomalies of a catalog — run this first."""
+    from ingestion.catalog import load_catalog
+    from ingestion.inspection import inspect_catalog, inspection_markdown
+
+    if format not in {"table", "json", "markdown"}:
+        raise typer.BadParameter("choose table, json or markdown", param_hint="--format")
+    settings = settings_from(config)
+    result = inspect_catalog(load_catalog(catalog, skip_invalid=skip_invalid, max_field_chars=settings.max_field_chars))
+    if format == "json":
+        print(json.dumps(result.model_dump(), ensure_ascii=False, indent=2))
+        return
+    if format == "markdown":
+        print(inspection_markdown(result))
+        return
+    console.print(f"[bold]{result.applications}[/] applications ({result.encoding}, list key: {result.list_key or 'bare list'})")
+    cov = Table(title="Field coverage")
+    cov.add_column("Field")
+    cov.add_column("Filled", justify="right")
+    cov.add_column("%", justify="right")
+    for c in result.coverage:
+        style = "red" if c.percent < 25 else ("yellow" if c.percent < 75 else "green")
+        cov.add_row(c.label, str(c.filled), f"[{style}]{c.percent}[/]")
+    for key, count in result.extra_fields.items():
+        cov.add_row(f"[dim]{key} (extra)[/]", str(count), f"{100 * count / max(result.applications, 1):.1f}")
+    console.print(cov)
+    for title, counts in (("Statuses", result.statuses), ("Domains", result.domains)):
+        t = Table(title=title)
+        t.add_column("Value")
+        t.add_column("Applications", justify="right")
+        for k, v in counts.items():
+            t.add_row(k, str(v))
+        console.print(t)
+    an = Table(title="Anomalies")
+    an.add_column("Kind")
+    an.add_column("Count", justify="right")
+    an.add_column("Examples")
+    for kind, items in result.anomalies.items():
+        an.add_row(kind, str(len(items)), "; ".join(items[:3]) + (" …" if len(items) > 3 else ""))
+    console.print(an)
+    for rejected in result.rejected:
+        err_console.print(f"[yellow]Rejected[/] {rejected}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(inspect)
