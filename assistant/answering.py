@@ -1,0 +1,276 @@
+"""Where a question is answered: routing, the five modes, sources, latency, abstention.
+
+Modes
+-----
+``base``       the base model alone (closed book) — the floor any approach must beat;
+``rag``        base model + retrieved context;
+``finetuned``  the fine-tuned model alone (closed book);
+``hybrid``     the fine-tuned model + retrieved context;
+``auto``       (default) exact field answers when intent and application are certain, a refusal
+               when the question names an unknown application or nothing relevant is retrieved,
+               otherwise ``hybrid`` (``rag`` when no fine-tuning run is configured).
+
+The generation path is a LangChain Runnable (``prepare | chat_model``), so any LangChain chat
+model can answer, and Dyag's pieces can be reused in other chains. Catalog text only ever
+reaches a model inside the user turn's "Contexte" block; the system prompt says it is data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, Field
+
+from assistant.field_answers import FieldAnswer, answer_aggregate, answer_fields, detect_intents, is_aggregate
+from assistant.retrieval import HybridRetriever, RetrievalResult
+from ingestion.config import Settings
+from ingestion.prompts import REFUSAL, build_messages, refusal_for_app
+from ingestion.text_repair import fold
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["auto", "rag", "finetuned", "hybrid", "base"]
+MODES: tuple[str, ...] = ("auto", "rag", "finetuned", "hybrid", "base")
+# Characters per token for French text with the Gemma/Qwen tokenizers (measured ~3.6–4.2).
+CHARS_PER_TOKEN = 4
+_REFUSAL_MARK = "je ne trouve pas"
+_FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord)\b|\b(son|sa|ses|leur|cette application|celle ci|celui ci|l application)\b")
+_NAME_CUE = re.compile(r"\b(?:l'application|l’application|appli(?:cation)?|logiciel|outil|de|pour|d')\s*([A-Z0-9][\w\-]*[A-Z0-9])\b")
+
+
+class Source(BaseModel):
+    app_id: str
+    app_name: str
+    section: str
+    chunk_id: str | None = None
+    score: float | None = None
+    text: str | None = None
+
+
+class Answer(BaseModel):
+    """What every interface returns (CLI ``--json``, HTTP API, UI, evaluation)."""
+
+    question: str
+    answer: str
+    mode: str = Field(description="The mode asked for.")
+    mode_used: str = Field(description="field, aggregate, refusal, rag, hybrid, finetuned or base.")
+    sources: list[Source] = Field(default_factory=list)
+    abstained: bool = False
+    latency_ms: float = 0.0
+    generated_tokens: int = 0
+    linked_apps: list[str] = Field(default_factory=list)
+    intents: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class Conversation:
+    """Multi-turn state: the applications discussed last, for follow-ups ("et son contact ?")."""
+
+    last_app_ids: list[str] = field(default_factory=list)
+    history: list[tuple[str, str]] = field(default_factory=list)
+
+    def remember(self, answer: Answer) -> None:
+        self.history.append((answer.question, answer.answer))
+        if answer.linked_apps:
+            self.last_app_ids = answer.linked_apps
+
+
+@dataclass
+class _Plan:
+    """The routing decision for one question, before any generation."""
+
+    question: str
+    asked: str
+    mode: str
+    mode_used: str
+    app_ids: list[str]
+    intents: list[str]
+    field_answer: FieldAnswer | None = None
+    refusal: str | None = None
+    retrieval: RetrievalResult | None = None
+    finetuned: bool = False
+    context: list[str] | None = None
+
+
+def _to_langchain(messages: list[dict[str, str]]) -> list[BaseMessage]:
+    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    return [kinds[m["role"]](content=m["content"]) for m in messages]
+
+
+def generated_tokens(message: BaseMessage) -> int:
+    meta = getattr(message, "response_metadata", {}) or {}
+    usage = getattr(message, "usage_metadata", None) or {}
+    return int(meta.get("generated_tokens") or meta.get("eval_count") or usage.get("output_tokens") or 0)
+
+
+class Assistant:
+    """Answers questions about the catalog in any mode; models are loaded lazily and once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: HybridRetriever | None = None,
+        chat_models: dict[str, BaseChatModel] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever or HybridRetriever(settings)
+        self.records = self.retriever.records
+        self.by_id = self.retriever.records_by_id
+        self._chat_models: dict[str, BaseChatModel] = dict(chat_models or {})
+
+    # ----------------------------------------------------------------- models
+
+    @property
+    def has_finetuned(self) -> bool:
+        return "finetuned" in self._chat_models or (self.settings.run is not None and self.settings.run.exists())
+
+    def chat_model(self, finetuned: bool) -> BaseChatModel:
+        key = "finetuned" if finetuned else "base"
+        if key not in self._chat_models:
+            from assistant.backends import load_chat_model
+
+            self._chat_models[key] = load_chat_model(self.settings, finetuned=finetuned)
+        return self._chat_models[key]
+
+    def chain(self, finetuned: bool) -> Runnable:
+        """``{"question", "context"} → AIMessage``: prompt construction piped into the chat model."""
+        prepare = RunnableLambda(lambda x: _to_langchain(build_messages(x["question"], x.get("context"))))
+        return prepare | self.chat_model(finetuned)
+
+    # ----------------------------------------------------------------- routing
+
+    def _unknown_name(self, question: str) -> str | None:
+        """A name-like word the catalog has never seen ("statut de FOOBAR ?") → that name."""
+        vocab = self.retriever.index.bm25.vocab
+        for match in _NAME_CUE.finditer(question):
+            name = match.group(1)
+            looks_like_name = sum(c.isupper() for c in name) >= 2 or any(c.isdigit() for c in name)
+            if looks_like_name and all(tok not in vocab for tok in fold(name).split()):
+                return name
+        return None
+
+    def plan(self, question: str, mode: str = "auto", conversation: Conversation | None = None) -> _Plan:
+        if mode not in MODES:
+            raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+        asked = question
+        entities = self.retriever.linker.link(question)
+        app_ids = [e.app_id for e in entities[:3]]
+        folded = fold(question)
+        if not app_ids and conversation and conversation.last_app_ids and not is_aggregate(question):
+            if _FOLLOW_UP.search(folded) or len(folded.split()) <= 5:
+                app_ids = list(conversation.last_app_ids)
+                # Resolve the follow-up for retrieval and for the model: name the application.
+                names = " et ".join(self.by_id[a].nom for a in app_ids if a in self.by_id)
+                question = f"{question} (application : {names})"
+        intents = detect_intents(question)
+        plan = _Plan(question=question, asked=asked, mode=mode, mode_used=mode, app_ids=app_ids, intents=intents)
+
+        if mode == "auto":
+            aggregate = answer_aggregate(question, self.records) if not (app_ids and intents) else None
+            if aggregate:
+                plan.mode_used, plan.field_answer, plan.app_ids = "aggregate", aggregate, []
+                return plan
+            if app_ids and intents:
+                plan.field_answer = answer_fields([self.by_id[a] for a in app_ids], intents)
+                plan.mode_used = "field"
+                return plan
+            unknown = None if app_ids else self._unknown_name(question)
+            if unknown:
+                plan.mode_used, plan.refusal = "refusal", refusal_for_app(unknown)
+                return plan
+        if mode in ("rag", "hybrid", "auto"):
+            plan.retrieval = self.retriever.retrieve(question, app_ids=app_ids or None)
+            if mode == "auto" and not plan.retrieval.relevant:
+                plan.mode_used, plan.refusal = "refusal", REFUSAL
+                return plan
+            plan.context = self._context(plan.retrieval)
+        if mode == "auto":
+            plan.mode_used = "hybrid" if self.has_finetuned else "rag"
+        plan.finetuned = plan.mode_used in ("finetuned", "hybrid")
+        return plan
+
+    def _context(self, retrieval: RetrievalResult) -> list[str]:
+        """Top chunks within the token budget (the first chunk is always kept)."""
+        budget = self.settings.context_tokens * CHARS_PER_TOKEN
+        texts: list[str] = []
+        for scored in retrieval.chunks:
+            if texts and sum(map(len, texts)) + len(scored.chunk.text) > budget:
+                break
+            texts.append(scored.chunk.text)
+        return texts
+
+    # ----------------------------------------------------------------- answering
+
+    def _sources(self, plan: _Plan) -> list[Source]:
+        if plan.field_answer:
+            return [
+                Source(app_id=a, app_name=self.by_id[a].nom, section=plan.field_answer.sections[0])
+                for a in plan.field_answer.app_ids
+                if a in self.by_id
+            ]
+        if plan.retrieval and plan.context is not None:
+            used = plan.retrieval.chunks[: len(plan.context)]
+            return [
+                Source(app_id=s.chunk.app_id, app_name=s.chunk.app_name, section=s.chunk.section, chunk_id=s.chunk.id, score=s.fused, text=s.chunk.text)
+                for s in used
+            ]
+        return []
+
+    def _finish(self, plan: _Plan, text: str, started: float, tokens: int = 0) -> Answer:
+        text = text.strip()
+        abstained = plan.refusal is not None or _REFUSAL_MARK in fold(text) or bool(plan.field_answer and plan.field_answer.abstained)
+        linked = plan.field_answer.app_ids if plan.field_answer and plan.mode_used == "field" else plan.app_ids
+        return Answer(
+            question=plan.asked,
+            answer=text,
+            mode=plan.mode,
+            mode_used=plan.mode_used,
+            sources=[] if plan.refusal else self._sources(plan),
+            abstained=abstained,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            generated_tokens=tokens,
+            linked_apps=linked,
+            intents=plan.field_answer.intents if plan.field_answer else plan.intents,
+        )
+
+    def ask(self, question: str, mode: str = "auto", conversation: Conversation | None = None) -> Answer:
+        """Answer one question; with a ``conversation``, follow-ups resolve to the app discussed."""
+        answer: Answer | None = None
+        for event in self.stream(question, mode, conversation):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, mode: str = "auto", conversation: Conversation | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as they are generated, then the final :class:`Answer`."""
+        started = time.perf_counter()
+        plan = self.plan(question, mode, conversation)
+        if plan.field_answer or plan.refusal:
+            text = plan.field_answer.text if plan.field_answer else plan.refusal or ""
+            yield text
+            answer = self._finish(plan, text, started)
+        else:
+            pieces: list[str] = []
+            tokens = 0
+            chain = self.chain(plan.finetuned)
+            last: Any = None
+            for chunk in chain.stream({"question": plan.question, "context": plan.context}):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+                last = chunk if last is None else last + chunk
+            if last is not None:
+                tokens = generated_tokens(last)
+            answer = self._finish(plan, "".join(pieces), started, tokens or len(pieces))
+        if conversation is not None:
+            conversation.remember(answer)
+        yield answer

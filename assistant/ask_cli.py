@@ -1,0 +1,130 @@
+"""``dyag ask``, ``dyag chat`` and ``dyag serve``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+
+from ingestion.cli_common import ConfigOption, UserError, WorkdirOption, console, friendly_errors, settings_from
+
+ModeOption = Annotated[str, typer.Option("--mode", "-m", help="auto (default), rag, finetuned, hybrid or base.")]
+RunOption = Annotated[Path | None, typer.Option("--run", help="Fine-tuning run whose model serves the finetuned/hybrid modes.")]
+BackendOption = Annotated[str | None, typer.Option("--backend", help="llamacpp (default), transformers, ollama or openai.")]
+ModelOption = Annotated[str | None, typer.Option("--model", help="Generator: registry name, folder, GGUF file, or served model name.")]
+
+
+def _assistant(workdir: Path | None, config: Path | None, run: Path | None, backend: str | None, model: str | None):  # type: ignore[no-untyped-def]
+    from assistant.answering import Assistant
+    from ingestion.index import IndexManifest, current_generation_dir
+
+    settings = settings_from(config, workdir=workdir, run=run, backend=backend, generator_model=model)
+    gen = current_generation_dir(settings.index_dir)
+    if gen is not None:
+        # Query with the embedding model that built the index.
+        settings.embedding_model = IndexManifest.model_validate_json((gen / "manifest.json").read_text()).embedding_model
+    if settings.run is not None and not settings.run.exists():
+        raise UserError(f"Run {settings.run} does not exist. List runs with: dyag runs")
+    return Assistant(settings)
+
+
+def _print_sources(answer) -> None:  # type: ignore[no-untyped-def]
+    if answer.sources:
+        seen = []
+        for s in answer.sources:
+            label = f"{s.app_name} ({s.app_id}, {s.section})"
+            if label not in seen:
+                seen.append(label)
+        console.print("[dim]Sources : " + " · ".join(seen) + "[/]")
+    console.print(f"[dim]mode {answer.mode_used} · {answer.latency_ms:.0f} ms" + (" · abstention" if answer.abstained else "") + "[/]")
+
+
+@friendly_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in French.")],
+    mode: ModeOption = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full answer object as JSON.")] = False,
+    run: RunOption = None,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    workdir: WorkdirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Answer one question about the catalog, with its sources."""
+    assistant = _assistant(workdir, config, run, backend, model)
+    if as_json:
+        print(json.dumps(assistant.ask(question, mode).model_dump(), ensure_ascii=False, indent=2))
+        return
+    answer = None
+    for event in assistant.stream(question, mode):
+        if isinstance(event, str):
+            console.print(event, end="", markup=False, highlight=False)
+        else:
+            answer = event
+    console.print()
+    _print_sources(answer)
+
+
+@friendly_errors
+def chat(
+    mode: ModeOption = "auto",
+    run: RunOption = None,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    workdir: WorkdirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Interactive, multi-turn chat (follow-ups such as « et son contact ? » work). Empty line or Ctrl-D quits."""
+    from assistant.answering import Conversation
+
+    assistant = _assistant(workdir, config, run, backend, model)
+    conversation = Conversation()
+    console.print(Panel("Posez vos questions sur le catalogue des applications. Ligne vide pour quitter.", title="Dyag"))
+    while True:
+        try:
+            question = console.input("[bold cyan]Vous>[/] ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        console.print("[bold green]Dyag>[/] ", end="")
+        for event in assistant.stream(question, mode, conversation):
+            if isinstance(event, str):
+                console.print(event, end="", markup=False, highlight=False)
+            else:
+                console.print()
+                _print_sources(event)
+
+
+@friendly_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind. Default 127.0.0.1 (this machine only).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port. Default 8765.")] = None,
+    run: RunOption = None,
+    backend: BackendOption = None,
+    model: ModelOption = None,
+    workdir: WorkdirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """HTTP API: POST /ask and an OpenAI-compatible POST /v1/chat/completions."""
+    import uvicorn
+
+    from assistant.server import create_app
+
+    assistant = _assistant(workdir, config, run, backend, model)
+    settings = assistant.settings
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    if bind_host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]Warning:[/] listening on {bind_host}: other machines can query the catalog.")
+    console.print(f"Dyag API on http://{bind_host}:{bind_port} (POST /ask, POST /v1/chat/completions)")
+    uvicorn.run(create_app(assistant), host=bind_host, port=bind_port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ask)
+    app.command()(chat)
+    app.command()(serve)

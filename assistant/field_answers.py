@@ -1,0 +1,202 @@
+"""Exact answers straight from the field store: no model, no paraphrase, no hallucination.
+
+When the question's intent (status, contacts, URL…) and its application are identified with
+confidence, the answer is built from the record — emails, URLs, dates and ids verbatim — with
+the same answer sentences the fine-tuning data uses (``ingestion.synthetic.QUESTION_TYPES``).
+Aggregates ("combien…", "quelles applications… en construction") are computed over every
+record, never estimated by a model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ingestion.records import AppRecord
+from ingestion.synthetic import QUESTION_TYPES, QuestionType
+from ingestion.text_repair import fold
+
+# Intent → regexes over the folded question (lowercase, no accents, punctuation as spaces).
+INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
+    "contacts": (r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe)"),
+    "websites": (r"\burl\b", r"\bsites?\b(?! de)", r"\blien\b", r"\badresse\b", r"\bacceder", r"\bweb\b"),
+    "status": (r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b"),
+    "full_name": (r"\bnom (complet|long)", r"\bsignifi", r"\bveut dire\b", r"\bacronyme", r"\bsigle", r"\bintitule", r"\ben toutes lettres"),
+    "identifier": (r"\bidentifiant", r"\bid\b", r"\bnumero\b"),
+    "scope": (r"\bportee?\b", r"\bgeographi", r"\bterritoire", r"\bechelle\b", r"\bperimetre"),
+    "family": (r"\bfamille",),
+    "domains": (r"\bdomaines?\b", r"\bthemati", r"\bsous domaine"),
+    "description": (r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresente"),
+    "actors": (r"\bmoa\b", r"\bmoe\b", r"\bmaitrise d", r"\bacteurs?\b", r"\bediteur", r"\bpilote\b"),
+    "production_date": (r"\bmise? en (production|service)", r"\bdepuis quand\b", r"\bdate de mise"),
+    "creation_date": (r"\bcree[es]*\b", r"\bcreation\b"),
+    "related_apps": (r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliees? a\b", r"\bdepend", r"\bapplications? (connectees|reliees)"),
+    "related_data": (r"\bdonnees?\b",),
+    "technology": (r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b"),
+    "hosting": (r"\bheberge",),
+}
+# When both match, the more specific intent wins ("mise en production" is a date, not a status).
+OVERRIDES = {"production_date": ("status",), "related_data": ("related_apps",), "creation_date": ("description",), "hosting": ("actors",)}
+AGGREGATE_CUES = (r"\bcombien\b", r"\bquel(le)?s (sont les )?(applications|applis|outils|logiciels)", r"\bliste", r"\blister\b", r"\btoutes les applications", r"\bnombre d applications")
+COUNT_CUES = (r"\bcombien\b", r"\bnombre\b")
+MAX_LISTED = 15
+
+_TYPES: dict[str, QuestionType] = {t.name: t for t in QUESTION_TYPES}
+_LABELS = {
+    "status": "de statut", "full_name": "de nom complet", "identifier": "d'identifiant", "scope": "de portée géographique",
+    "family": "de famille d'applications", "domains": "de domaine métier", "description": "de description",
+    "contacts": "de contact", "websites": "d'adresse web", "actors": "d'acteurs (MOA/MOE)",
+    "production_date": "de date de mise en production", "creation_date": "de date de création",
+    "related_apps": "d'application liée", "related_data": "de donnée liée", "technology": "de technologie principale",
+    "hosting": "d'hébergement",
+}
+
+
+@dataclass
+class FieldAnswer:
+    text: str
+    app_ids: list[str]
+    sections: list[str]
+    intents: list[str]
+    facts: list[str] = field(default_factory=list)
+    abstained: bool = False
+
+
+def detect_intents(question: str) -> list[str]:
+    folded = fold(question)
+    found = [intent for intent, patterns in INTENT_PATTERNS.items() if any(re.search(p, folded) for p in patterns)]
+    for winner, losers in OVERRIDES.items():
+        if winner in found:
+            found = [i for i in found if i not in losers]
+    return found
+
+
+def is_aggregate(question: str) -> bool:
+    folded = fold(question)
+    return any(re.search(p, folded) for p in AGGREGATE_CUES)
+
+
+def answer_fields(records: list[AppRecord], intents: list[str]) -> FieldAnswer | None:
+    """The exact answer for each (application, intent) pair; None when no intent is known."""
+    intents = [i for i in intents if i in _TYPES]
+    if not records or not intents:
+        return None
+    sentences, facts, sections, missing = [], [], [], 0
+    for record in records:
+        for intent in intents:
+            qtype = _TYPES[intent]
+            answered = qtype.answer_for(record, variant=0)
+            if answered is None:
+                sentences.append(f"La fiche de {record.nom} ne renseigne pas {_LABELS[intent]}.")
+                missing += 1
+                continue
+            text, fact_values = answered
+            sentences.append(text)
+            facts.extend(fact_values)
+            sections.extend(s for s in qtype.sections if s not in sections)
+    names = " ".join(f"[{r.nom}]" for r in records)
+    return FieldAnswer(
+        text=" ".join(sentences) + f" {names}",
+        app_ids=[r.id for r in records],
+        sections=sections or ["overview"],
+        intents=intents,
+        facts=facts,
+        abstained=missing == len(records) * len(intents),
+    )
+
+
+def _stem(token: str) -> str:
+    # Plural and feminine endings: "arrêtées" and "Arrêtée" both become "arrete".
+    if len(token) > 3 and token.endswith("s"):
+        token = token[:-1]
+    if len(token) > 3 and token.endswith("e"):
+        token = token[:-1]
+    return token
+
+
+def _stem_tokens(text: str) -> set[str]:
+    return {_stem(t) for t in fold(text).split() if len(t) > 1}
+
+
+_FILLER = {"en", "et", "de", "du", "la", "le", "des", "d", "l"}
+# Stems every aggregate question contains: never evidence for a status or a domain.
+_GENERIC = {"application", "domain", "catalogu", "appli", "outil", "public"}
+
+
+def _matching_values(question: set[str], values: list[str], head_word_enough: bool = False) -> list[str]:
+    """Catalog values (a status, a domain) all of whose significant words appear in the question.
+
+    With ``head_word_enough``, the value's first word suffices ("domaine logement" names
+    "Logement, construction").
+    """
+    matched = []
+    for value in values:
+        ordered = [_stem(w) for w in fold(value).split() if w not in _FILLER and len(w) > 1]
+        ordered = [w for w in ordered if w not in _GENERIC] or ordered
+        words = set(ordered)
+        if words and (words <= question or (head_word_enough and ordered[0] in question)):
+            matched.append(value)
+    # "Eau" inside "Eau, milieux aquatiques": keep the most specific value only.
+    return [v for v in matched if not any(o != v and _stem_tokens(v) < _stem_tokens(o) for o in matched)]
+
+
+def answer_aggregate(question: str, records: list[AppRecord]) -> FieldAnswer | None:
+    """Listings and counts over all records, filtered by the statuses/domains/scopes the question names."""
+    if not is_aggregate(question):
+        return None
+    statuses = sorted({r.statut for r in records if r.statut})
+    domains = sorted({d.domaine for r in records for d in r.domaines if d.domaine} | {d.sous_domaine for r in records for d in r.domaines if d.sous_domaine})
+    scopes = sorted({r.portee_geographique for r in records if r.portee_geographique})
+    words = _stem_tokens(question) - _GENERIC
+    wanted_status = _matching_values(words, statuses)
+    # Words used by the status ("en construction") are not also a domain ("Construction").
+    words -= {w for s in wanted_status for w in _stem_tokens(s)}
+    wanted_domain = _matching_values(words, domains, head_word_enough=True)
+    wanted_scope = _matching_values(words, scopes)
+    selected = [
+        r for r in records
+        if (not wanted_status or r.statut in wanted_status)
+        and (not wanted_domain or any(d.domaine in wanted_domain or d.sous_domaine in wanted_domain for d in r.domaines))
+        and (not wanted_scope or r.portee_geographique in wanted_scope)
+    ]
+    criteria = []
+    if wanted_status:
+        criteria.append("au statut " + " ou ".join(f"« {s} »" for s in wanted_status))
+    if wanted_domain:
+        criteria.append("du domaine " + " ou ".join(f"« {d} »" for d in wanted_domain))
+    if wanted_scope:
+        criteria.append("de portée " + " ou ".join(f"« {s} »" for s in wanted_scope))
+    if not criteria and not re.search(r"\b(toutes|catalogue|total|au total)\b", fold(question)):
+        # "Quelles applications gèrent les inondations ?" is a search, not an aggregate.
+        return None
+    where = " ".join(criteria)
+    count = len(selected)
+    wants_count = any(re.search(p, fold(question)) for p in COUNT_CUES)
+    noun = "application" if count == 1 else "applications"
+    if count == 0:
+        text = f"Aucune application {where} dans le catalogue."
+    elif wants_count:
+        text = f"Le catalogue compte {count} {noun} {where}".rstrip() + "."
+        if count <= MAX_LISTED:
+            text += " : " + ", ".join(r.nom for r in selected) + "."
+            text = text.replace(". :", " :")
+    else:
+        shown = ", ".join(r.nom for r in selected[:MAX_LISTED])
+        more = f" et {count - MAX_LISTED} autres" if count > MAX_LISTED else ""
+        text = f"{count} {noun} {where}".rstrip() + f" : {shown}{more}."
+    return FieldAnswer(
+        text=text,
+        app_ids=[r.id for r in selected],
+        sections=["overview"],
+        intents=["count" if wants_count else "listing"],
+        facts=[str(count)],
+    )
+
+
+def catalog_statistics(records: list[AppRecord]) -> dict[str, Counter]:
+    """Counts by status and domain, for the UI and the report."""
+    return {
+        "status": Counter(r.statut or "(vide)" for r in records),
+        "domain": Counter(d.domaine for r in records for d in r.domaines if d.domaine),
+    }
