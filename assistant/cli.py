@@ -71,7 +71,7 @@ def _register_all() -> None:
     from ingestion import cli as ingestion_cli
 
     ingestion_cli.register(app)
-    for module in ("ingestion.datasets_cli", "finetune.cli", "assistant.ask_cli", "eval.cli"):
+    for module in ("ingestion.datasets_cli", "finetune.cli", "assistant.ask_cli", "assistant.ui_cli", "eval.cli"):
         try:
             registered = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

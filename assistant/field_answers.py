@@ -87,6 +87,15 @@ def answer_fields(records: list[AppRecord], intents: list[str]) -> FieldAnswer |
         for intent in intents:
             qtype = _TYPES[intent]
             answered = qtype.answer_for(record, variant=0)
+            broken_urls = [site.url for site in record.sites if site.url and " " in site.url.strip()]
+            if answered is None and intent == "websites" and broken_urls:
+                # The export mangled the URL and it could not be repaired safely: show it as it is.
+                sentences.append(
+                    f"L'adresse de {record.nom} est enregistrée sous une forme altérée dans le catalogue : « {broken_urls[0]} »."
+                )
+                facts.append(broken_urls[0])
+                sections.append("sites")
+                continue
             if answered is None:
                 sentences.append(f"La fiche de {record.nom} ne renseigne pas {_LABELS[intent]}.")
                 missing += 1

@@ -29,7 +29,7 @@ def tokenize(text: str) -> list[str]:
     for tok in fold(text).split():
         if tok in FRENCH_STOPWORDS:
             continue
-        if len(tok) > 4 and tok[-1] in "sx" and not tok[-2].isdigit():
+        if len(tok) > 5 and tok[-1] in "sx" and not tok[-2].isdigit():
             tok = tok[:-1]
         tokens.append(tok)
     return tokens

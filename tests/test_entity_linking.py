@@ -1,0 +1,61 @@
+"""Entity linking against the whole example catalog: look-alikes, typos, accents, long names."""
+
+import pytest
+
+from assistant.entity_linking import EntityLinker
+from ingestion.catalog import load_catalog
+from tests.conftest import EXAMPLE_CATALOG
+
+
+@pytest.fixture(scope="module")
+def linker():
+    return EntityLinker(load_catalog(EXAMPLE_CATALOG).records)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Quel est le statut de SINP ?", "SINP"),
+        ("Quel est le statut de 8 SINP ?", "8 SINP"),
+        ("Qui contacter pour GEOBS ?", "GEOBS"),
+        ("Qui contacter pour GEOB ?", "GEOB"),
+        ("ADES est-elle en production ?", "ADES"),
+        ("ADES-PRO est-elle en production ?", "ADES-PRO"),
+        ("adespro c'est quoi ?", "ADES-PRO"),
+        ("ades pro : quel statut ?", "ADES-PRO"),
+        ("Quel est le statut de Georisques ?", "Géorisques"),  # missing accent
+        ("statut de georisques pro", "Georisques Pro"),
+        ("Quel est le statut de 6tzen ?", "6Tzen"),  # case
+        ("Quel est le statut de Geo-risques ?", "Géorisques"),  # typo with hyphen
+        ("Quel est le statut de Géorisque ?", "Géorisques"),  # typo
+        ("Que fait Télé-procédures transport routier ?", "6Tzen"),  # long name
+        ("Que fait tele procedures transport routier ?", "6Tzen"),  # long name without accents
+    ],
+)
+def test_links_the_right_application(linker, question, expected):
+    matches = linker.link(question)
+    assert matches, question
+    assert matches[0].name == expected
+    assert expected not in [m.name for m in matches[1:]]
+
+
+def test_look_alikes_are_not_both_linked(linker):
+    assert [m.name for m in linker.link("Quel est le statut de 8 SINP ?")] == ["8 SINP"]
+    assert [m.name for m in linker.link("Quel est le statut de SINP ?")] == ["SINP"]
+
+
+def test_two_apps_in_one_question(linker):
+    names = {m.name for m in linker.link("Compare ADES et SANDRE")}
+    assert "ADES" in names
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Quelle est la recette de la tarte tatin ?", "Quelles applications sont en construction ?", "Bonjour, comment ça va ?"],
+)
+def test_no_application_in_generic_questions(linker, question):
+    assert linker.link(question) == []
+
+
+def test_ids_link_only_with_a_cue(linker):
+    assert linker.link("Quelle application a l'identifiant 1028 ?")[0].name == "6Tzen"
