@@ -13,7 +13,9 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+import numpy as np
 
 from ingestion.bm25 import BM25Index
 from ingestion.catalog import CatalogError, LoadReport, load_catalog
@@ -33,6 +35,8 @@ from ingestion.index import (
 )
 
 log = logging.getLogger(__name__)
+
+UPSERT_BATCH = 2048
 
 # Progress callback: (step description, done, total).
 Progress = Callable[[str, int, int], None]
@@ -127,18 +131,30 @@ def ingest_catalog(
                 metadatas=[{**c.metadata, "hash": c.content_hash} for c in metadata_only],
             )
         to_embed = added + [c for c in updated if old_texts.get(c.id) != c.text]
+        # Embed in small batches (progress, memory) but write to Chroma in large ones: each
+        # upsert has a fixed cost (a transaction, an HNSW update) that dominates small batches.
         batch = settings.embed_batch_size
+        pending: list[tuple[Chunk, Any]] = []
+
+        def flush() -> None:
+            if pending:
+                collection.upsert(
+                    ids=[c.id for c, _ in pending],
+                    embeddings=np.stack([v for _, v in pending]),
+                    documents=[c.text for c, _ in pending],
+                    metadatas=[{**c.metadata, "hash": c.content_hash} for c, _ in pending],
+                )
+                pending.clear()
+
         for start in range(0, len(to_embed), batch):
             part = to_embed[start : start + batch]
             vectors = embedder.embed_passages([c.text for c in part])
-            collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors,
-                documents=[c.text for c in part],
-                metadatas=[{**c.metadata, "hash": c.content_hash} for c in part],
-            )
+            pending.extend(zip(part, vectors))
+            if len(pending) >= UPSERT_BATCH:
+                flush()
             if progress:
                 progress("embedding", min(start + batch, len(to_embed)), len(to_embed))
+        flush()
         store.replace_all(report.records, chunks)
         store.close()
         BM25Index.build([c.id for c in chunks], [c.text for c in chunks]).save(gen_dir / "bm25")

@@ -1,0 +1,260 @@
+"""A LangChain chat model that runs a GGUF in process with llama-cpp-python (Dyag's embedded default).
+
+How a call works:
+
+1. the LangChain messages are rendered with the model's chat template — the template stored in
+   the GGUF if it has one (a fine-tuned export carries the template it was trained with), else
+   the family template of :mod:`finetune.chat_format` (the packaged Gemma-3-270M is a base model
+   without one: it gets ``GEMMA_TEMPLATE``, exactly what training gives its tokenizer). Rendering
+   goes through transformers' own Jinja renderer, the code ``apply_chat_template`` runs at
+   training time, so the prompt text is identical;
+2. the prompt is tokenized with special tokens parsed and *no* BOS added (the template writes
+   ``<bos>`` itself) — the same ids as training's ``add_special_tokens=False``;
+3. ``Llama.create_completion`` generates, greedily at temperature 0, until an end-of-generation
+   token (llama.cpp knows ``<eos>``/``<end_of_turn>``), the template's turn end, a caller's stop
+   sequence or ``max_tokens``.
+
+Usage outside Dyag::
+
+    model = LlamaCppChatModel.from_gguf("gemma-3-270m-q4_k_m.gguf", family="gemma", max_tokens=64)
+    model.invoke([SystemMessage("…"), HumanMessage("Quel est le statut de ADES ?")])
+    for chunk in model.stream("Bonjour"):
+        print(chunk.content, end="")
+    model.close()
+
+One ``Llama`` context serves one generation at a time: calls are serialised by a lock, so the
+model can be shared by the threads of a web server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from assistant.backends import BackendError, to_chat_messages
+
+log = logging.getLogger(__name__)
+
+# Gemma-3 handles 32k tokens; 4096 holds the system prompt, ~900 tokens of context and the answer
+# with room to spare, and costs only a few MB of KV cache on a 270M model.
+DEFAULT_N_CTX = 4096
+
+_ANSWER_SLOT = "DYAGANSWERSLOT"
+_FAMILY_BY_ARCHITECTURE = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma", "qwen2": "chatml", "qwen3": "chatml"}
+
+
+class _LlamaHandle:
+    """The loaded ``Llama`` and its lock, shared by copies of a chat model; closed once."""
+
+    def __init__(self, llama: Any) -> None:
+        self.llama = llama
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.llama is not None:
+                self.llama.close()
+                self.llama = None
+
+    def __del__(self) -> None:
+        # llama-cpp-python frees native memory only in close(); do it when the last user is gone.
+        llama = getattr(self, "llama", None)
+        if llama is not None:
+            llama.close()
+
+
+class ChatTemplate:
+    """A Jinja chat template with the special-token strings it needs, rendered like transformers does."""
+
+    def __init__(self, template: str, bos_token: str, eos_token: str) -> None:
+        self.template = template
+        self.tokens = {"bos_token": bos_token, "eos_token": eos_token}
+
+    def render(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        rendered, _ = render_jinja_template(
+            conversations=[messages], chat_template=self.template, add_generation_prompt=add_generation_prompt, **self.tokens
+        )
+        return rendered[0]
+
+    @cached_property
+    def turn_end(self) -> str:
+        """The text closing an assistant turn (``<eos>`` for Dyag's Gemma template), as in training."""
+        messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": _ANSWER_SLOT}]
+        end = self.render(messages, add_generation_prompt=False).split(_ANSWER_SLOT, 1)[1].strip()
+        if not end:
+            raise BackendError("The model's chat template does not close assistant turns with a token; it would never stop.")
+        return end
+
+
+class LlamaCppChatModel(BaseChatModel):
+    """A GGUF model served in process by llama-cpp-python; build it with :meth:`from_gguf`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    chat_template: ChatTemplate = Field(exclude=True)
+    max_tokens: int = 96
+    temperature: float = 0.0
+    stop: list[str] = Field(default_factory=list, description="Stop sequences added to the template's turn end.")
+    _handle: _LlamaHandle = PrivateAttr()
+
+    @classmethod
+    def from_gguf(
+        cls,
+        path: str | Path,
+        *,
+        family: str | None = None,
+        max_tokens: int = 96,
+        temperature: float = 0.0,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int | None = None,
+    ) -> "LlamaCppChatModel":
+        """Load ``path``; ``family`` (``gemma``, ``chatml``, ``zephyr``) picks the template if the GGUF has none."""
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise BackendError(
+                "The llama.cpp backend needs llama-cpp-python: pip install llama-cpp-python "
+                "(it compiles llama.cpp, ~6 min on 2 cores), or use `--backend transformers`."
+            ) from None
+        started = time.perf_counter()
+        # n_threads=None keeps llama.cpp's default, half the logical cores: its worker threads spin
+        # while they wait, so more threads than free cores (a shared 2-core machine) is far slower —
+        # measured here, 2 threads against a busy neighbour: ~3.8 s per token instead of ~40 ms.
+        try:
+            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"llama.cpp cannot load {path}: {exc}. Is it a complete GGUF file?") from exc
+        handle = _LlamaHandle(llama)
+        try:
+            template = _template_for(llama, family, path)
+        except BackendError:
+            handle.close()
+            raise
+        model = cls(model_path=str(path), chat_template=template, max_tokens=max_tokens, temperature=temperature)
+        model._handle = handle
+        log.info("Loaded %s with llama.cpp in %.2f s.", path, time.perf_counter() - started)
+        return model
+
+    @property
+    def _llm_type(self) -> str:
+        return "dyag-llamacpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "max_tokens": self.max_tokens, "temperature": self.temperature}
+
+    def close(self) -> None:
+        """Free the model's native memory now; this model (and its copies) can no longer generate."""
+        self._handle.close()
+
+    def _completion_args(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> tuple[list[int], dict[str, Any]]:
+        llama = self._handle.llama
+        if llama is None:
+            raise BackendError("This llama.cpp model was closed; load it again with load_chat_model().")
+        prompt = self.chat_template.render(to_chat_messages(messages))
+        # The template writes <bos> itself; special=True turns it (and <start_of_turn>…) into their ids.
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        # Forget the previous call, so that an answer never depends on the question asked before it.
+        # llama-cpp-python would otherwise reuse the KV cache of the common prompt prefix, and with
+        # Gemma-3's sliding-window cache that changed the output (measured: the same greedy prompt,
+        # asked twice in a row, got two different answers). The price is re-reading the prompt.
+        llama.reset()
+        args = {
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "stop": [self.chat_template.turn_end, *self.stop, *(stop or [])],
+        }
+        return tokens, args
+
+    def _generated(self, prompt_tokens: list[int]) -> int:
+        # llama.cpp evaluates every sampled token but the last, so the context grows by n - 1: this
+        # counts sampled tokens (the end-of-turn token included) alike for streamed and plain calls.
+        return self._handle.llama.n_tokens - len(prompt_tokens) + 1
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self._handle.lock:
+            tokens, args = self._completion_args(messages, stop, **kwargs)
+            output = self._handle.llama.create_completion(tokens, stream=False, **args)
+            generated = self._generated(tokens)
+        choice = output["choices"][0]
+        message = AIMessage(
+            content=choice["text"],
+            response_metadata=_metadata(self.model_path, choice["finish_reason"], generated),
+            usage_metadata=_usage(len(tokens), generated),
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        with self._handle.lock:
+            tokens, args = self._completion_args(messages, stop, **kwargs)
+            finish_reason = None
+            for part in self._handle.llama.create_completion(tokens, stream=True, **args):
+                choice = part["choices"][0]
+                finish_reason = choice["finish_reason"] or finish_reason
+                if choice["text"]:
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=choice["text"]))
+                    if run_manager:
+                        run_manager.on_llm_new_token(choice["text"], chunk=chunk)
+                    yield chunk
+            generated = self._generated(tokens)
+        # The counts travel in a last, empty chunk so that the aggregated message carries them once.
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                response_metadata=_metadata(self.model_path, finish_reason, generated),
+                usage_metadata=_usage(len(tokens), generated),
+                chunk_position="last",
+            )
+        )
+
+
+def _metadata(model_path: str, finish_reason: str | None, generated: int) -> dict[str, Any]:
+    return {"model_name": Path(model_path).name, "finish_reason": finish_reason, "generated_tokens": generated}
+
+
+def _usage(prompt_tokens: int, generated: int) -> UsageMetadata:
+    return UsageMetadata(input_tokens=prompt_tokens, output_tokens=generated, total_tokens=prompt_tokens + generated)
+
+
+def _template_for(llama: Any, family: str | None, path: str | Path) -> ChatTemplate:
+    """The GGUF's own chat template, else the family's (given, or guessed from the architecture)."""
+    from finetune.chat_format import FAMILY_TEMPLATES
+
+    bos = llama.detokenize([llama.token_bos()], special=True).decode("utf-8", errors="replace")
+    eos = llama.detokenize([llama.token_eos()], special=True).decode("utf-8", errors="replace")
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        family = family or _FAMILY_BY_ARCHITECTURE.get(llama.metadata.get("general.architecture", ""))
+        template = FAMILY_TEMPLATES.get(family or "")
+    if not template:
+        raise BackendError(
+            f"{path} has no chat template and its model family is unknown; export it from a tokenizer that has "
+            f"one, or use a model of the families {sorted(FAMILY_TEMPLATES)}."
+        )
+    return ChatTemplate(template, bos, eos)

@@ -1,0 +1,1 @@
+"""Local stand-ins for the services Dyag talks to, speaking their real wire protocols."""
