@@ -19,13 +19,10 @@ ModelOption = Annotated[str | None, typer.Option("--model", help="Generator: reg
 
 def _assistant(workdir: Path | None, config: Path | None, run: Path | None, backend: str | None, model: str | None):  # type: ignore[no-untyped-def]
     from assistant.answering import Assistant
-    from ingestion.index import IndexManifest, current_generation_dir
+    from ingestion.index import indexed_embedding_model
 
     settings = settings_from(config, workdir=workdir, run=run, backend=backend, generator_model=model)
-    gen = current_generation_dir(settings.index_dir)
-    if gen is not None:
-        # Query with the embedding model that built the index.
-        settings.embedding_model = IndexManifest.model_validate_json((gen / "manifest.json").read_text()).embedding_model
+    settings.embedding_model = indexed_embedding_model(settings.index_dir) or settings.embedding_model
     if settings.run is not None and not settings.run.exists():
         raise UserError(f"Run {settings.run} does not exist. List runs with: dyag runs")
     return Assistant(settings)

@@ -45,15 +45,11 @@ def search(
 ) -> None:
     """Show the retrieved chunks with their dense, BM25 and fused scores (the debugging view of retrieval)."""
     from assistant.retrieval import HybridRetriever
+    from ingestion.index import indexed_embedding_model
 
     settings = settings_from(config, workdir=workdir, embedding_model=embedding_model, chroma_url=chroma_url)
     if embedding_model is None:
-        # Query with whatever model built the index, unless the user forces one.
-        from ingestion.index import IndexManifest, current_generation_dir
-
-        gen = current_generation_dir(settings.index_dir)
-        if gen is not None:
-            settings.embedding_model = IndexManifest.model_validate_json((gen / "manifest.json").read_text()).embedding_model
+        settings.embedding_model = indexed_embedding_model(settings.index_dir) or settings.embedding_model
     result = HybridRetriever(settings).retrieve(question, k=k, mode=mode)
     linked = ", ".join(f"{e.name} ({e.app_id}, {'exact' if e.exact else f'fuzzy {e.score:.0f}'})" for e in result.entities)
     console.print(f"Linked applications: {linked or 'none'} — relevant: {'yes' if result.relevant else '[red]no[/]'}")

@@ -51,7 +51,7 @@ def ingest(
         task = progress.add_task("Loading the embedding model and the catalog", total=None)
 
         def report(step: str, done: int, total: int) -> None:
-            progress.update(task, description=f"Embedding changed chunks", completed=done, total=total)
+            progress.update(task, description="Embedding changed chunks", completed=done, total=total)
 
         summary = ingest_catalog(catalog, settings, skip_invalid=skip_invalid, progress=report)
     for rejected in summary.rejected:

@@ -69,6 +69,14 @@ def current_generation_dir(index_dir: Path) -> Path | None:
     return gen if (gen / "manifest.json").is_file() else None
 
 
+def indexed_embedding_model(index_dir: Path) -> str | None:
+    """The embedding model of the live index, so queries use it unless the user forces another."""
+    gen = current_generation_dir(index_dir)
+    if gen is None:
+        return None
+    return IndexManifest.model_validate_json((gen / "manifest.json").read_text()).embedding_model
+
+
 def new_generation_dir(index_dir: Path) -> tuple[int, Path]:
     """Allocate a never-used generation number: a failed run's folder name is not reused, because
     Chroma caches its clients per path within a process."""
