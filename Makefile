@@ -26,7 +26,7 @@ demo: install
 
 # The test suite (what CI runs). Headless Chromium is installed for the browser tests when missing.
 test: install
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium unavailable: browser tests will be skipped"
+	@(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || echo "chromium unavailable: browser tests will be skipped"
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install
