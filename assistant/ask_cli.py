@@ -39,6 +39,16 @@ def _print_sources(answer) -> None:  # type: ignore[no-untyped-def]
     console.print(f"[dim]mode {answer.mode_used} · {answer.latency_ms:.0f} ms" + (" · abstention" if answer.abstained else "") + "[/]")
 
 
+def _print_streamed(events) -> None:  # type: ignore[no-untyped-def]
+    """Print text pieces as they arrive, then the final answer's sources and mode."""
+    for event in events:
+        if isinstance(event, str):
+            console.print(event, end="", markup=False, highlight=False)
+        else:
+            console.print()
+            _print_sources(event)
+
+
 @friendly_errors
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in French.")],
@@ -55,14 +65,7 @@ def ask(
     if as_json:
         print(json.dumps(assistant.ask(question, mode).model_dump(), ensure_ascii=False, indent=2))
         return
-    answer = None
-    for event in assistant.stream(question, mode):
-        if isinstance(event, str):
-            console.print(event, end="", markup=False, highlight=False)
-        else:
-            answer = event
-    console.print()
-    _print_sources(answer)
+    _print_streamed(assistant.stream(question, mode))
 
 
 @friendly_errors
@@ -88,12 +91,7 @@ def chat(
         if not question:
             break
         console.print("[bold green]Dyag>[/] ", end="")
-        for event in assistant.stream(question, mode, conversation):
-            if isinstance(event, str):
-                console.print(event, end="", markup=False, highlight=False)
-            else:
-                console.print()
-                _print_sources(event)
+        _print_streamed(assistant.stream(question, mode, conversation))
 
 
 @friendly_errors
