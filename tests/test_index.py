@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -198,3 +199,17 @@ def test_cli_inspect_json(tmp_path):
     assert data["applications"] == 3
     fonctions = next(c for c in data["coverage"] if c["field"] == "fonctions")
     assert fonctions["filled"] == 2
+
+
+def test_cli_ingest_then_search_shows_scores(tmp_path):
+    catalog = write_catalog(tmp_path / "c.json", small_records())
+    workdir = str(tmp_path / "w")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, timeout=300)  # noqa: E731
+    ingested = run("ingest", str(catalog), "--workdir", workdir)
+    assert ingested.returncode == 0, ingested.stderr
+    assert re.search(r"\d+ / 0 / 0 / 0", ingested.stdout) and "Applications" in ingested.stdout
+    found = run("search", "espèces protégées", "--workdir", workdir, "--k", "2")
+    assert found.returncode == 0, found.stderr
+    assert "3:description:0" in found.stdout and "fused" in found.stdout
+    missing = run("search", "x", "--workdir", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "dyag ingest" in missing.stderr
