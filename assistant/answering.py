@@ -41,7 +41,11 @@ MODES: tuple[str, ...] = ("auto", "rag", "finetuned", "hybrid", "base")
 # Characters per token for French text with the Gemma/Qwen tokenizers (measured ~3.6–4.2).
 CHARS_PER_TOKEN = 4
 _REFUSAL_MARK = "je ne trouve pas"
-_FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord)\b|\b(son|sa|ses|leur|cette application|celle ci|celui ci|l application)\b")
+_FOLLOW_UP = re.compile(
+    r"^(et|puis|aussi|ok|d accord)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application)\b"
+)
+# The catalog never holds credentials: such questions are refused, whatever else they mention.
+_SECRETS = re.compile(r"\b(mots? de passe|password|identifiants? de connexion|cle d api|api key|token d acces)\b")
 _NAME_CUE = re.compile(r"\b(?:l'application|l’application|appli(?:cation)?|logiciel|outil|de|pour|d')\s*([A-Z0-9][\w\-]*[A-Z0-9])\b")
 
 
@@ -152,7 +156,8 @@ class Assistant:
         for match in _NAME_CUE.finditer(question):
             name = match.group(1)
             looks_like_name = sum(c.isupper() for c in name) >= 2 or any(c.isdigit() for c in name)
-            if looks_like_name and all(tok not in vocab for tok in fold(name).split()):
+            # "CHORUS-PRO": one unseen distinctive word is enough, even if "pro" is a known word.
+            if looks_like_name and any(len(tok) >= 4 and tok not in vocab for tok in fold(name).split()):
                 return name
         return None
 
@@ -172,6 +177,9 @@ class Assistant:
         intents = detect_intents(question)
         plan = _Plan(question=question, asked=asked, mode=mode, mode_used=mode, app_ids=app_ids, intents=intents)
 
+        if mode == "auto" and _SECRETS.search(folded):
+            plan.mode_used, plan.refusal = "refusal", REFUSAL
+            return plan
         if mode == "auto":
             aggregate = answer_aggregate(question, self.records) if not (app_ids and intents) else None
             if aggregate:

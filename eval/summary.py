@@ -1,0 +1,102 @@
+"""From ``results.jsonl`` to ``summary.json``: every metric per mode, category, difficulty and set.
+
+The numbers are the means and percentiles of :mod:`eval.metrics`; this module only groups. A
+summary is a plain dict (JSON) so the report, the recommendation, the UI and other tools read it
+without importing Dyag::
+
+    {"dir", "modes", "skipped_modes", "questions": {set: n}, "settings", "cost", "retrieval",
+     "by_mode": {mode: STATS}, "by_mode_category": {mode: {category: STATS}},
+     "by_mode_difficulty": {...}, "by_mode_set": {...}, "mode_used": {mode: {route: count}}}
+
+STATS = ``n, accuracy, fact_coverage, token_f1, rouge_l, semantic, judge, refusal_accuracy,
+refusal_recall, false_refusal_rate, recall_at_k, mrr, latency_p50_ms, latency_p95_ms,
+latency_mean_ms, tokens_per_s, errors`` (``None`` where a metric has no defined value).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+from eval import metrics
+from eval.runner import META, RESULTS, RETRIEVAL, SUMMARY, read_results
+
+_SCORE_MEANS = {
+    "accuracy": "correct",
+    "fact_coverage": "fact_coverage",
+    "token_f1": "token_f1",
+    "rouge_l": "rouge_l",
+    "semantic": "semantic",
+    "judge": "judge",
+    "refusal_accuracy": "refusal_ok",
+    "recall_at_k": "recall_at_k",
+    "mrr": "reciprocal_rank",
+}
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The aggregate metrics of a group of result rows (see the module docstring)."""
+    out: dict[str, Any] = {"n": len(rows)}
+    for name, key in _SCORE_MEANS.items():
+        out[name] = _round(metrics.mean(r["scores"].get(key) for r in rows))
+    should = [r for r in rows if r["expect_refusal"]]
+    should_not = [r for r in rows if not r["expect_refusal"]]
+    out["refusal_recall"] = _round(metrics.mean(int(r["abstained"]) for r in should))
+    out["false_refusal_rate"] = _round(metrics.mean(int(r["abstained"]) for r in should_not))
+    latencies = [float(r["latency_ms"]) for r in rows if not r.get("error")]
+    out["latency_p50_ms"] = _round(metrics.percentile(latencies, 50), 1)
+    out["latency_p95_ms"] = _round(metrics.percentile(latencies, 95), 1)
+    out["latency_mean_ms"] = _round(metrics.mean(latencies), 1)
+    out["tokens_per_s"] = _round(metrics.tokens_per_second([r["generated_tokens"] for r in rows], [r["latency_ms"] for r in rows]), 1)
+    out["errors"] = sum(1 for r in rows if r.get("error"))
+    return out
+
+
+def _grouped(rows: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        groups[row["mode"]][str(row.get(key) or "unknown")].append(row)
+    return {mode: {name: stats(group) for name, group in sorted(per.items())} for mode, per in groups.items()}
+
+
+def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None, retrieval: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The summary dict of a list of result rows (pure: no file access)."""
+    meta = meta or {}
+    order = [m for m in meta.get("modes", []) if any(r["mode"] == m for r in rows)]
+    modes = order + sorted({r["mode"] for r in rows} - set(order))
+    by_mode = {mode: stats([r for r in rows if r["mode"] == mode]) for mode in modes}
+    questions = Counter(r.get("set", "questions") for r in rows if r["mode"] == (modes[0] if modes else None))
+    return {
+        "modes": modes,
+        "skipped_modes": meta.get("skipped_modes", {}),
+        "questions": dict(questions),
+        "settings": meta.get("settings", {}),
+        "cost": meta.get("cost", {}),
+        "retrieval": retrieval or {},
+        "by_mode": by_mode,
+        "by_mode_category": _grouped(rows, "category"),
+        "by_mode_difficulty": _grouped(rows, "difficulty"),
+        "by_mode_set": _grouped(rows, "set"),
+        "mode_used": {mode: dict(Counter(r["mode_used"] for r in rows if r["mode"] == mode)) for mode in modes},
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def write_summary(out_dir: Path) -> dict[str, Any]:
+    """Summarise ``out_dir/results.jsonl`` into ``out_dir/summary.json`` and return the summary."""
+    rows = read_results(out_dir / RESULTS)
+    if not rows:
+        raise FileNotFoundError(f"{out_dir / RESULTS} holds no result; run `dyag evaluate` first.")
+    summary = summarize(rows, _read_json(out_dir / META), _read_json(out_dir / RETRIEVAL))
+    summary["dir"] = str(out_dir)
+    (out_dir / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return summary
