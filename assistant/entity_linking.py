@@ -113,7 +113,8 @@ class EntityLinker:
             for size in {max(1, n - 1), n, n + 1}:
                 for i in range(0, max(len(tokens) - size + 1, 0)):
                     window = " ".join(tokens[i : i + size])
-                    if abs(len(window) - len(target)) > max(2, len(target) // 4):
+                    # Typos rarely hit the first letter; without this, "monde" would be "ONDE".
+                    if window[:1] != target[:1] or abs(len(window) - len(target)) > max(2, len(target) // 4):
                         continue
                     score = fuzz.ratio(window, target)
                     if score >= FUZZY_THRESHOLD:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ingestion.config import ConfigError, Settings, load_config
 
@@ -70,7 +71,8 @@ def friendly_errors(func: F) -> F:
             err_console.print("[yellow]Interrupted.[/] Previous state is intact; run the command again to continue.")
             raise typer.Exit(130) from None
         except user_errors() as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False)
+            # soft_wrap: the message stays one line, whatever the terminal width (copy-paste, logs, tests).
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

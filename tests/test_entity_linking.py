@@ -51,7 +51,12 @@ def test_two_apps_in_one_question(linker):
 
 @pytest.mark.parametrize(
     "question",
-    ["Quelle est la recette de la tarte tatin ?", "Quelles applications sont en construction ?", "Bonjour, comment ça va ?"],
+    [
+        "Quelle est la recette de la tarte tatin ?",
+        "Quelles applications sont en construction ?",
+        "Bonjour, comment ça va ?",
+        "Qui a gagné la coupe du monde de football ?",  # "monde" is one edit from "ONDE"
+    ],
 )
 def test_no_application_in_generic_questions(linker, question):
     assert linker.link(question) == []
