@@ -4,8 +4,7 @@ Starts the app with the command ``dyag app`` runs (``streamlit run streamlit_app
 127.0.0.1, a free port) as a subprocess, and drives
 Debian's ``chromium`` through ``chromedriver`` with selenium (no browser download). Chromium is
 installed with apt-get when missing and the test runs as root; otherwise the test is skipped with
-the reason. The screenshot is kept in ``tests/artifacts/chat.png`` and copied to ``docs/chat.png``
-for the README.
+the reason. The screenshot is kept in ``tests/artifacts/chat.png`` (docs/chat.png in the README is a copy of one).
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ pytestmark = pytest.mark.chromium
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-README_SCREENSHOT = ROOT / "docs" / "chat.png"
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000",
@@ -148,5 +146,3 @@ def test_chat_in_headless_chromium(driver: Any, app_url: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "chat.png"
     assert driver.save_screenshot(str(shot))
-    README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, README_SCREENSHOT)
