@@ -213,8 +213,10 @@ class _RecordBuilder:
         parts = re.split(r"\s*(?:;|\n|\|)\s*", cleaned)
         if len(parts) == 1 and cleaned.count(",") >= 1 and len(cleaned) < 200:
             parts = re.split(r"\s*,\s*", cleaned)
-        self.repairs.append(f"{field}: text split into a list")
-        return [p for p in parts if p]
+        parts = [p for p in parts if p]
+        if len(parts) > 1:
+            self.repairs.append(f"{field}: text split into a list")
+        return parts
 
     def objects(self, value: Any, field: str, sub_fields: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
         """A list of sub-records with known sub-fields; a single object or a string is accepted."""
