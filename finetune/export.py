@@ -69,8 +69,10 @@ def ensure_converter(tools_dir: Path, sdist: Path | None = None) -> Path:
         sdist = tools_dir / f"llama_cpp_python-{LLAMA_CPP_PYTHON_VERSION}.tar.gz"
         if not sdist.is_file():
             log.warning("Downloading the llama-cpp-python %s source distribution (~77 MB, once) for its GGUF converter…", LLAMA_CPP_PYTHON_VERSION)
+            # `--no-binary` names the one package: with `:all:`, pip also builds every *build* dependency
+            # from source (scikit-build-core, hatchling, … cmake) — measured > 6 minutes with no pip cache.
             _run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
                  f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}", "-d", str(tools_dir)],
                 "pip download of the llama-cpp-python sdist",
             )
