@@ -9,6 +9,7 @@ record, never estimated by a model.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,7 +38,10 @@ INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
     "hosting": (r"\bheberge",),
 }
 # When both match, the more specific intent wins ("mise en production" is a date, not a status).
-OVERRIDES = {"production_date": ("status",), "related_data": ("related_apps",), "creation_date": ("description",), "hosting": ("actors",)}
+OVERRIDES = {
+    "production_date": ("status",), "related_data": ("related_apps",), "creation_date": ("description",), "hosting": ("actors",),
+    "user_count": ("users",),
+}
 AGGREGATE_CUES = (r"\bcombien\b", r"\bquel(le)?s (sont les )?(applications|applis|outils|logiciels)", r"\bliste", r"\blister\b", r"\btoutes les applications", r"\bnombre d applications")
 COUNT_CUES = (r"\bcombien\b", r"\bnombre\b")
 MAX_LISTED = 15
@@ -53,6 +57,41 @@ _LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class DirectField:
+    """An attribute answered straight from the record, with no training question type behind it.
+
+    ``field`` is an inventory field of :class:`AppRecord`; ``extra_keys`` are words that, inside
+    the folded key of an export field outside the inventory (``licence``, ``Nombre
+    d'utilisateurs``), mean that field holds the attribute. A budget is never in the inventory but
+    may be in a richer export: asked about a known application, such attributes get the exported
+    value verbatim or a plain "not recorded", never a generated guess.
+    """
+
+    intent: str
+    patterns: tuple[str, ...]
+    label: str
+    sentence: str
+    field: str | None = None
+    extra_keys: tuple[str, ...] = ()
+    section: str = "other"
+
+
+DIRECT_FIELDS: list[DirectField] = [
+    DirectField("users", (r"\butilisateurs\b", r"\bqui utilise", r"\butilisee? par\b"), "d'utilisateurs",
+                "Utilisateurs de {name} : {value}.", field="utilisateurs", section="description"),
+    DirectField("functions", (r"\bfonctionnalites?\b", r"\bfonctions (de|d|principales|offertes|assurees)\b"), "de fonctions",
+                "Fonctions de {name} : {value}.", field="fonctions", section="description"),
+    DirectField("stakes", (r"\benjeux?\b",), "d'enjeux", "Enjeux de {name} : {value}", field="enjeux", section="description"),
+    DirectField("user_count", (r"\bnombre d utilisateurs", r"\bcombien d utilisateurs"), "de nombre d'utilisateurs",
+                "Nombre d'utilisateurs de {name} : {value}.", extra_keys=("nombre d utilisateurs",)),
+    DirectField("licence", (r"\blicences?\b",), "de licence", "Licence de {name} : {value}.", extra_keys=("licence",)),
+    DirectField("budget", (r"\bbudget", r"\bcout", r"\bprix\b", r"\btarif"), "de budget ni de coût",
+                "Budget de {name} : {value}.", extra_keys=("budget", "cout")),
+]
+_DIRECT = {d.intent: d for d in DIRECT_FIELDS}
+
+
 @dataclass
 class FieldAnswer:
     text: str
@@ -65,7 +104,8 @@ class FieldAnswer:
 
 def detect_intents(question: str) -> list[str]:
     folded = fold(question)
-    found = [intent for intent, patterns in INTENT_PATTERNS.items() if any(re.search(p, folded) for p in patterns)]
+    patterns = {**INTENT_PATTERNS, **{d.intent: d.patterns for d in DIRECT_FIELDS}}
+    found = [intent for intent, pats in patterns.items() if any(re.search(p, folded) for p in pats)]
     for winner, losers in OVERRIDES.items():
         if winner in found:
             found = [i for i in found if i not in losers]
@@ -77,14 +117,41 @@ def is_aggregate(question: str) -> bool:
     return any(re.search(p, folded) for p in AGGREGATE_CUES)
 
 
+def _direct_answer(record: AppRecord, spec: DirectField) -> tuple[str, list[str]] | None:
+    """The record's value for a :class:`DirectField` (inventory field first, then export extras)."""
+    if spec.field and spec.field not in record.placeholders:
+        value = getattr(record, spec.field)
+        items = [v for v in value if v] if isinstance(value, list) else [value] if value else []
+        if items:
+            return spec.sentence.format(name=record.nom, value=" ; ".join(items)), items
+    for key, value in record.extra.items():
+        if value in (None, "", [], {}) or key in record.placeholders or not any(k in fold(key) for k in spec.extra_keys):
+            continue
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+        return spec.sentence.format(name=record.nom, value=text), [text]
+    return None
+
+
 def answer_fields(records: list[AppRecord], intents: list[str]) -> FieldAnswer | None:
     """The exact answer for each (application, intent) pair; None when no intent is known."""
-    intents = [i for i in intents if i in _TYPES]
+    intents = [i for i in intents if i in _TYPES or i in _DIRECT]
     if not records or not intents:
         return None
     sentences, facts, sections, missing = [], [], [], 0
     for record in records:
         for intent in intents:
+            if intent in _DIRECT:
+                spec = _DIRECT[intent]
+                direct = _direct_answer(record, spec)
+                if direct is None:
+                    sentences.append(f"La fiche de {record.nom} ne renseigne pas {spec.label}.")
+                    missing += 1
+                else:
+                    sentences.append(direct[0])
+                    facts.extend(direct[1])
+                    if spec.section not in sections:
+                        sections.append(spec.section)
+                continue
             qtype = _TYPES[intent]
             answered = qtype.answer_for(record, variant=0)
             broken_urls = [site.url for site in record.sites if site.url and " " in site.url.strip()]

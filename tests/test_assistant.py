@@ -67,6 +67,50 @@ def test_missing_field_says_so_instead_of_guessing(assistant, records):
     assert "ne renseigne pas" in answer.answer
 
 
+@pytest.mark.parametrize(
+    "question, app_id, value",
+    [
+        ("Sous quelle licence est distribué ADES ?", "1001", "Licence Ouverte 2.0"),
+        ("Combien d'utilisateurs a Géorisques ?", "1018", "1200000"),
+        ("Quel est le nombre d'utilisateurs de Mélanie2 ?", "1062", "65000"),
+    ],
+)
+def test_attributes_outside_the_inventory_come_from_the_export_verbatim(assistant, question, app_id, value):
+    answer = assistant.ask(question)
+    assert answer.mode_used == "field" and not answer.abstained, answer
+    assert value in answer.answer and answer.linked_apps == [app_id]
+    assert answer.sources[0].section == "other"
+
+
+def test_unrecorded_attribute_of_a_known_app_is_not_guessed(assistant, records):
+    budget = assistant.ask("Quel est le budget annuel de ADES ?")
+    assert budget.mode_used == "field" and budget.abstained
+    assert budget.answer.startswith("La fiche de ADES ne renseigne pas de budget")
+    assert not any(ch.isdigit() for ch in budget.answer), budget.answer
+    # Inventory fields without a training question type are answered from the record too.
+    user_app = next(r for r in records.values() if r.utilisateurs and not r.placeholders)
+    users = assistant.ask(f"Qui sont les utilisateurs de {user_app.nom} ?")
+    assert users.mode_used == "field" and all(u in users.answer for u in user_app.utilisateurs)
+    no_users = next(r for r in records.values() if not r.utilisateurs and not r.placeholders)
+    assert assistant.ask(f"Qui sont les utilisateurs de {no_users.nom} ?").abstained
+
+
+def test_budget_in_a_richer_export_is_answered_and_placeholders_are_not(tmp_path):
+    from assistant.field_answers import answer_fields, detect_intents
+
+    rows = small_records()
+    rows[0]["Budget annuel"] = "120 k€ (2025)"
+    rows[1]["coût de maintenance"] = "***TEMPORAIRE***"
+    loaded = {r.nom: r for r in load_catalog(write_catalog(tmp_path / "c.json", rows)).records}
+    intents = detect_intents("Quel est le coût de ALPHA ?")
+    assert intents == ["budget"]
+    alpha = answer_fields([loaded["ALPHA"]], intents)
+    assert "120 k€ (2025)" in alpha.text and not alpha.abstained and alpha.facts == ["120 k€ (2025)"]
+    beta = answer_fields([loaded["BETA"]], intents)
+    assert beta.abstained and "TEMPORAIRE" not in beta.text
+    assert detect_intents("Combien d'utilisateurs a ALPHA ?") == ["user_count"]
+
+
 def test_mangled_url_is_shown_as_exported(assistant):
     answer = assistant.ask("Quelle est l'URL de GPU ?")
     assert "forme altérée" in answer.answer and "geoportail urbanisme" in answer.answer
