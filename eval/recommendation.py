@@ -99,6 +99,13 @@ def recommend(summary: dict[str, Any]) -> Recommendation:
     ]
     rag, ft, hy = acc.get("rag"), acc.get("finetuned"), acc.get("hybrid")
     singles = [a for a in (rag, ft) if a is not None]
+    if not singles:
+        # Hybrid alone cannot say whether retrieval, fine-tuning or both earn its accuracy.
+        return Recommendation(
+            "insufficient", None,
+            f"Only hybrid was measured ({_pct(hy or 0.0)}): evaluate --modes rag,finetuned,hybrid to compare the approaches.",
+            evidence,
+        )
     decision: str | None = None
     rule: int | None = None
     if hy is not None and singles and all(hy - a > margin for a in singles):

@@ -61,6 +61,10 @@ def test_missing_approaches():
     assert only_rag.decision == "rag"
     only_ft = recommend(summary(finetuned=(0.4, 800), hybrid=(0.8, 1000)))
     assert only_ft.decision == "both"
+    # Hybrid alone (even beside auto) says nothing about which single approach earns its accuracy.
+    only_hybrid = recommend(summary(auto=(0.7, 1), hybrid=(0.2, 2400)))
+    assert only_hybrid.decision == "insufficient" and only_hybrid.deploy_mode is None
+    assert "rag,finetuned,hybrid" in only_hybrid.headline
 
 
 def test_no_better_than_base_is_flagged():
