@@ -29,6 +29,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, Field
 
 from assistant.field_answers import FieldAnswer, answer_aggregate, answer_fields, detect_intents, is_aggregate
+from assistant.entity_linking import EntityMatch
 from assistant.retrieval import HybridRetriever, RetrievalResult
 from ingestion.config import Settings
 from ingestion.prompts import REFUSAL, build_messages, refusal_for_app
@@ -46,7 +47,7 @@ _FOLLOW_UP = re.compile(
 )
 # The catalog never holds credentials: such questions are refused, whatever else they mention.
 _SECRETS = re.compile(r"\b(mots? de passe|password|identifiants? de connexion|cle d api|api key|token d acces)\b")
-_NAME_CUE = re.compile(r"\b(?:l'application|l’application|appli(?:cation)?|logiciel|outil|de|pour|d')\s*([A-Z0-9][\w\-]*[A-Z0-9])\b")
+_NAME_CUE = re.compile(r"\b(?:l'application|l’application|appli(?:cation)?|logiciel|outil|de|pour|d'|à)\s*([A-Z0-9][\w\-]*[A-Z0-9a-z])\b")
 
 
 class Source(BaseModel):
@@ -101,6 +102,13 @@ class _Plan:
     retrieval: RetrievalResult | None = None
     finetuned: bool = False
     context: list[str] | None = None
+
+
+def _without_names(question: str, entities: list[EntityMatch]) -> str:
+    """The folded question with the linked names blanked: in "où est déployé Géo-observatoire de la
+    biodiversité et des sites ?", "sites" belongs to the name and is not a question about websites."""
+    tokens = fold(question).split()
+    return " ".join(t for i, t in enumerate(tokens) if not any(e.start <= i < e.end for e in entities))
 
 
 def _to_langchain(messages: list[dict[str, str]]) -> list[BaseMessage]:
@@ -174,7 +182,7 @@ class Assistant:
                 # Resolve the follow-up for retrieval and for the model: name the application.
                 names = " et ".join(self.by_id[a].nom for a in app_ids if a in self.by_id)
                 question = f"{question} (application : {names})"
-        intents = detect_intents(question)
+        intents = detect_intents(_without_names(asked, entities[:3]))
         plan = _Plan(question=question, asked=asked, mode=mode, mode_used=mode, app_ids=app_ids, intents=intents)
 
         if mode == "auto" and _SECRETS.search(folded):

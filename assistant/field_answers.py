@@ -20,29 +20,32 @@ from ingestion.text_repair import fold
 
 # Intent → regexes over the folded question (lowercase, no accents, punctuation as spaces).
 INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
-    "contacts": (r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe)"),
-    "websites": (r"\burl\b", r"\bsites?\b(?! de)", r"\blien\b", r"\badresse\b", r"\bacceder", r"\bweb\b"),
+    "contacts": (r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe)", r"\bsolliciter\b", r"\bm adresser\b", r"\binterlocut"),
+    "websites": (r"\burl\b", r"\bsites?\b(?! de)", r"\blien\b", r"(?<!\bs )\badresse\b", r"\bacceder", r"\bweb\b"),
     "status": (r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b"),
     "full_name": (r"\bnom (complet|long)", r"\bsignifi", r"\bveut dire\b", r"\bacronyme", r"\bsigle", r"\bintitule", r"\ben toutes lettres"),
     "identifier": (r"\bidentifiant", r"\bid\b", r"\bnumero\b"),
     "scope": (r"\bportee?\b", r"\bgeographi", r"\bterritoire", r"\bechelle\b", r"\bperimetre"),
-    "family": (r"\bfamille",),
-    "domains": (r"\bdomaines?\b", r"\bthemati", r"\bsous domaine"),
-    "description": (r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresente"),
-    "actors": (r"\bmoa\b", r"\bmoe\b", r"\bmaitrise d", r"\bacteurs?\b", r"\bediteur", r"\bpilote\b"),
-    "production_date": (r"\bmise? en (production|service)", r"\bdepuis quand\b", r"\bdate de mise"),
-    "creation_date": (r"\bcree[es]*\b", r"\bcreation\b"),
-    "related_apps": (r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliees? a\b", r"\bdepend", r"\bapplications? (connectees|reliees)"),
+    "family": (r"\bfamille", r"\bcategorie"),
+    "domains": (r"\bdomaines?\b", r"\bthemati", r"\bsous domaine", r"\bsecteur"),
+    "description": (r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresente", r"\brole\b", r"\busages?\b", r"\bfinalite"),
+    "actors": (r"\bmoa\b", r"\bmoe\b", r"\bmaitrise d", r"\bacteurs?\b", r"\bediteur", r"\bpilot", r"\brealisent\b", r"\brealisee? par\b", r"\bentites?\b", r"\bintervien"),
+    "production_date": (r"\bmise? en (production|service)", r"\bdepuis quand\b", r"\bdate de mise", r"\b(depuis )?quelle date\b.* en (production|service)\b"),
+    "creation_date": (r"\bcree[es]*\b", r"\bcreation\b", r"\bdemarr", r"\bete lancee?s?\b", r"\blancement\b"),
+    "related_apps": (r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliees? a\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu", r"\binterface"),
     "related_data": (r"\bdonnees?\b",),
-    "technology": (r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b"),
-    "hosting": (r"\bheberge",),
+    "technology": (r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b"),
+    "hosting": (r"\bheberge", r"\binfrastructure", r"\bdeploy", r"\bdatacenter", r"\bcentre serveur"),
 }
 # When both match, the more specific intent wins ("mise en production" is a date, not a status).
 OVERRIDES = {
     "production_date": ("status",), "related_data": ("related_apps",), "creation_date": ("description",), "hosting": ("actors",),
     "user_count": ("users",),
 }
-AGGREGATE_CUES = (r"\bcombien\b", r"\bquel(le)?s (sont les )?(applications|applis|outils|logiciels)", r"\bliste", r"\blister\b", r"\btoutes les applications", r"\bnombre d applications")
+AGGREGATE_CUES = (
+    r"\bcombien\b", r"\bquel(le)?s (sont les )?(applications|applis|outils|logiciels)", r"\bliste", r"\blister\b", r"\benumer",
+    r"\btoutes les applications", r"\bnombre (total )?d (applications|applis|outils|logiciels)",
+)
 COUNT_CUES = (r"\bcombien\b", r"\bnombre\b")
 MAX_LISTED = 15
 
@@ -78,7 +81,7 @@ class DirectField:
 
 
 DIRECT_FIELDS: list[DirectField] = [
-    DirectField("users", (r"\butilisateurs\b", r"\bqui utilise", r"\butilisee? par\b"), "d'utilisateurs",
+    DirectField("users", (r"\butilisateurs\b", r"\bqui utilise", r"\butilisee? par\b", r"\ba qui s adresse"), "d'utilisateurs",
                 "Utilisateurs de {name} : {value}.", field="utilisateurs", section="description"),
     DirectField("functions", (r"\bfonctionnalites?\b", r"\bfonctions (de|d|principales|offertes|assurees)\b"), "de fonctions",
                 "Fonctions de {name} : {value}.", field="fonctions", section="description"),
