@@ -30,12 +30,12 @@ INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
     "domains": (r"\bdomaines?\b", r"\bthemati", r"\bsous domaine", r"\bsecteur"),
     "description": (r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresente", r"\brole\b", r"\busages?\b", r"\bfinalite"),
     "actors": (r"\bmoa\b", r"\bmoe\b", r"\bmaitrise d", r"\bacteurs?\b", r"\bediteur", r"\bpilot", r"\brealisent\b", r"\brealisee? par\b", r"\bentites?\b", r"\bintervien"),
-    "production_date": (r"\bmise? en (production|service)", r"\bdepuis quand\b", r"\bdate de mise", r"\b(depuis )?quelle date\b.* en (production|service)\b"),
+    "production_date": (r"\bmise? en (production|service)", r"\bdepuis quand\b", r"\bdate de mise", r"\b(depuis )?quelle date\b.* en (production|service)\b", r"\bquand\b.*\bdeploy"),
     "creation_date": (r"\bcree[es]*\b", r"\bcreation\b", r"\bdemarr", r"\bete lancee?s?\b", r"\blancement\b"),
     "related_apps": (r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliees? a\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu", r"\binterface"),
     "related_data": (r"\bdonnees?\b",),
     "technology": (r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b"),
-    "hosting": (r"\bheberge", r"\binfrastructure", r"\bdeploy", r"\bdatacenter", r"\bcentre serveur"),
+    "hosting": (r"\bheberge", r"\binfrastructure", r"\b(ou|sur quel\w*|chez qui)\b.*\bdeploy", r"\bdeploy\w* (sur|chez)\b", r"\bdatacenter", r"\bcentre serveur"),
 }
 # When both match, the more specific intent wins ("mise en production" is a date, not a status).
 OVERRIDES = {

@@ -73,6 +73,7 @@ def test_exact_field_answers_are_verbatim(assistant, records, question, intent, 
         ("Avec quoi ONDE communique-t-elle ?", "related_apps"),
         ("Quels outils techniques utilise ONDE ?", "technology"),
         ("Où ONDE est-elle déployée ?", "hosting"),
+        ("Quand ONDE a-t-elle été déployée ?", "production_date"),
         ("À qui s'adresse ONDE ?", "users"),
     ],
 )
