@@ -45,6 +45,8 @@ _REFUSAL_MARK = "je ne trouve pas"
 _FOLLOW_UP = re.compile(
     r"^(et|puis|aussi|ok|d accord)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application)\b"
 )
+# Capitalised compounds ("Agri-Stat") and acronyms of 4+ capitals ("CCZEE"), anywhere in a question.
+_NAME_LIKE = re.compile(r"\b(?:[A-ZÀ-Ý][\w]*(?:-[A-ZÀ-Ý][\w]*)+|(?=[A-Z0-9]*[A-Z])[A-Z0-9]{4,})\b")
 # The catalog never holds credentials: such questions are refused, whatever else they mention.
 _SECRETS = re.compile(r"\b(mots? de passe|password|identifiants? de connexion|cle d api|api key|token d acces)\b")
 _NAME_CUE = re.compile(r"\b(?:l'application|l’application|appli(?:cation)?|logiciel|outil|de|pour|d'|à)\s*([A-Z0-9][\w\-]*[A-Z0-9a-z])\b")
@@ -158,14 +160,23 @@ class Assistant:
 
     # ----------------------------------------------------------------- routing
 
-    def _unknown_name(self, question: str) -> str | None:
-        """A name-like word the catalog has never seen ("statut de FOOBAR ?") → that name."""
+    def _unknown_name(self, question: str, intents: list[str]) -> str | None:
+        """A name-like word the catalog has never seen ("statut de FOOBAR ?") → that name.
+
+        Candidates follow a cue ("de", "l'application"…); in a question asking for a field they
+        may also stand anywhere ("À quelle date CCZEE… ?", "De quelle famille relève Agri-Stat ?").
+        """
         vocab = self.retriever.index.bm25.vocab
-        for match in _NAME_CUE.finditer(question):
-            name = match.group(1)
+        candidates = [m.group(1) for m in _NAME_CUE.finditer(question)]
+        if intents:
+            candidates += _NAME_LIKE.findall(question)
+        for name in candidates:
+            words = fold(name).split()
             looks_like_name = sum(c.isupper() for c in name) >= 2 or any(c.isdigit() for c in name)
-            # "CHORUS-PRO": one unseen distinctive word is enough, even if "pro" is a known word.
-            if looks_like_name and any(len(tok) >= 4 and tok not in vocab for tok in fold(name).split()):
+            # "CHORUS-PRO": one unseen distinctive word is enough, even if "pro" is a known word;
+            # "Télé-Pilote": two known words, but never written together in the catalog.
+            unseen = any(len(w) >= 4 and w not in vocab for w in words) or (len(words) > 1 and "".join(words) not in vocab)
+            if looks_like_name and unseen:
                 return name
         return None
 
@@ -197,7 +208,7 @@ class Assistant:
                 plan.field_answer = answer_fields([self.by_id[a] for a in app_ids], intents)
                 plan.mode_used = "field"
                 return plan
-            unknown = None if app_ids else self._unknown_name(question)
+            unknown = None if app_ids else self._unknown_name(question, intents)
             if unknown:
                 plan.mode_used, plan.refusal = "refusal", refusal_for_app(unknown)
                 return plan

@@ -203,19 +203,30 @@ _FILLER = {"en", "et", "de", "du", "la", "le", "des", "d", "l"}
 _GENERIC = {"application", "domain", "catalogu", "appli", "outil", "public"}
 
 
+def _contains_phrase(text: str, value: str) -> bool:
+    """The value's words, stemmed, appear in ``text`` together and in order."""
+    words = [_stem(t) for t in fold(text).split()]
+    phrase = [_stem(t) for t in fold(value).split()]
+    return any(words[i:i + len(phrase)] == phrase for i in range(len(words) - len(phrase) + 1))
+
+
 def _matching_values(question: set[str], values: list[str], head_word_enough: bool = False) -> list[str]:
     """Catalog values (a status, a domain) all of whose significant words appear in the question.
 
     With ``head_word_enough``, the value's first word suffices ("domaine logement" names
     "Logement, construction").
     """
-    matched = []
+    full, by_head = [], []
     for value in values:
         ordered = [_stem(w) for w in fold(value).split() if w not in _FILLER and len(w) > 1]
         ordered = [w for w in ordered if w not in _GENERIC] or ordered
         words = set(ordered)
-        if words and (words <= question or (head_word_enough and ordered[0] in question)):
-            matched.append(value)
+        if words and words <= question:
+            full.append(value)
+        elif words and head_word_enough and ordered[0] in question:
+            by_head.append(value)
+    # "domaine logement, construction" names "Logement, construction", not also "Logement social".
+    matched = full or by_head
     # "Eau" inside "Eau, milieux aquatiques": keep the most specific value only.
     return [v for v in matched if not any(o != v and _stem_tokens(v) < _stem_tokens(o) for o in matched)]
 
@@ -228,7 +239,8 @@ def answer_aggregate(question: str, records: list[AppRecord]) -> FieldAnswer | N
     domains = sorted({d.domaine for r in records for d in r.domaines if d.domaine} | {d.sous_domaine for r in records for d in r.domaines if d.sous_domaine})
     scopes = sorted({r.portee_geographique for r in records if r.portee_geographique})
     words = _stem_tokens(question) - _GENERIC
-    wanted_status = _matching_values(words, statuses)
+    # A status is named as a phrase ("en construction"), not by a word of a domain ("Logement, construction").
+    wanted_status = [v for v in _matching_values(words, statuses) if _contains_phrase(question, v)]
     # Words used by the status ("en construction") are not also a domain ("Construction").
     words -= {w for s in wanted_status for w in _stem_tokens(s)}
     wanted_domain = _matching_values(words, domains, head_word_enough=True)
