@@ -93,6 +93,8 @@ DIRECT_FIELDS: list[DirectField] = [
                 "Budget de {name} : {value}.", extra_keys=("budget", "cout")),
 ]
 _DIRECT = {d.intent: d for d in DIRECT_FIELDS}
+_LABELS.update({d.intent: d.label for d in DIRECT_FIELDS})
+_ALL_PATTERNS = {**INTENT_PATTERNS, **{d.intent: d.patterns for d in DIRECT_FIELDS}}
 
 
 @dataclass
@@ -107,8 +109,7 @@ class FieldAnswer:
 
 def detect_intents(question: str) -> list[str]:
     folded = fold(question)
-    patterns = {**INTENT_PATTERNS, **{d.intent: d.patterns for d in DIRECT_FIELDS}}
-    found = [intent for intent, pats in patterns.items() if any(re.search(p, folded) for p in pats)]
+    found = [intent for intent, patterns in _ALL_PATTERNS.items() if any(re.search(p, folded) for p in patterns)]
     for winner, losers in OVERRIDES.items():
         if winner in found:
             found = [i for i in found if i not in losers]
@@ -144,19 +145,9 @@ def answer_fields(records: list[AppRecord], intents: list[str]) -> FieldAnswer |
     for record in records:
         for intent in intents:
             if intent in _DIRECT:
-                spec = _DIRECT[intent]
-                direct = _direct_answer(record, spec)
-                if direct is None:
-                    sentences.append(f"La fiche de {record.nom} ne renseigne pas {spec.label}.")
-                    missing += 1
-                else:
-                    sentences.append(direct[0])
-                    facts.extend(direct[1])
-                    if spec.section not in sections:
-                        sections.append(spec.section)
-                continue
-            qtype = _TYPES[intent]
-            answered = qtype.answer_for(record, variant=0)
+                answered, intent_sections = _direct_answer(record, _DIRECT[intent]), (_DIRECT[intent].section,)
+            else:
+                answered, intent_sections = _TYPES[intent].answer_for(record, variant=0), _TYPES[intent].sections
             broken_urls = [site.url for site in record.sites if site.url and " " in site.url.strip()]
             if answered is None and intent == "websites" and broken_urls:
                 # The export mangled the URL and it could not be repaired safely: show it as it is.
@@ -173,7 +164,7 @@ def answer_fields(records: list[AppRecord], intents: list[str]) -> FieldAnswer |
             text, fact_values = answered
             sentences.append(text)
             facts.extend(fact_values)
-            sections.extend(s for s in qtype.sections if s not in sections)
+            sections.extend(s for s in intent_sections if s not in sections)
     names = " ".join(f"[{r.nom}]" for r in records)
     return FieldAnswer(
         text=" ".join(sentences) + f" {names}",

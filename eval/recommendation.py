@@ -103,7 +103,7 @@ def recommend(summary: dict[str, Any]) -> Recommendation:
         # Hybrid alone cannot say whether retrieval, fine-tuning or both earn its accuracy.
         return Recommendation(
             "insufficient", None,
-            f"Only hybrid was measured ({_pct(hy or 0.0)}): evaluate --modes rag,finetuned,hybrid to compare the approaches.",
+            f"Only hybrid was measured ({_pct(acc['hybrid'])}): evaluate --modes rag,finetuned,hybrid to compare the approaches.",
             evidence,
         )
     decision: str | None = None
