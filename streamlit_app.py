@@ -2,16 +2,16 @@
 
     streamlit run streamlit_app.py --server.address 127.0.0.1 -- --workdir DIR
 
-The pages live in :mod:`assistant.ui`; this file only declares them.
+The pages live in :mod:`ui`; this file only declares them.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
-import assistant.ui
+import ui
 
-PAGES = Path(assistant.ui.__file__).parent
+PAGES = Path(ui.__file__).parent
 
 st.set_page_config(page_title="Dyag", page_icon="💬", layout="wide")
 navigation = st.navigation(

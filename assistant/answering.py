@@ -21,24 +21,31 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, Field
 
-from assistant.field_answers import FieldAnswer, answer_aggregate, answer_fields, detect_intents, is_aggregate
+from assistant.backends import load_chat_model
+from assistant.chat_common import generated_tokens
 from assistant.entity_linking import EntityMatch
+from assistant.field_answers import (
+    FieldAnswer,
+    answer_aggregate,
+    answer_fields,
+    detect_intents,
+    is_aggregate,
+)
 from assistant.retrieval import HybridRetriever, RetrievalResult
-from ingestion.config import Settings
-from ingestion.prompts import REFUSAL, build_messages, refusal_for_app
+from core.choices import get_mode
+from core.config import Settings
+from core.prompts import REFUSAL, build_messages, refusal_for_app
 from ingestion.text_repair import fold
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["auto", "rag", "finetuned", "hybrid", "base"]
-MODES: tuple[str, ...] = ("auto", "rag", "finetuned", "hybrid", "base")
 # Characters per token for French text with the Gemma/Qwen tokenizers (measured ~3.6–4.2).
 CHARS_PER_TOKEN = 4
 _REFUSAL_MARK = "je ne trouve pas"
@@ -118,12 +125,6 @@ def _to_langchain(messages: list[dict[str, str]]) -> list[BaseMessage]:
     return [kinds[m["role"]](content=m["content"]) for m in messages]
 
 
-def generated_tokens(message: BaseMessage) -> int:
-    meta = getattr(message, "response_metadata", {}) or {}
-    usage = getattr(message, "usage_metadata", None) or {}
-    return int(meta.get("generated_tokens") or meta.get("eval_count") or usage.get("output_tokens") or 0)
-
-
 class Assistant:
     """Answers questions about the catalog in any mode; models are loaded lazily and once."""
 
@@ -148,8 +149,6 @@ class Assistant:
     def chat_model(self, finetuned: bool) -> BaseChatModel:
         key = "finetuned" if finetuned else "base"
         if key not in self._chat_models:
-            from assistant.backends import load_chat_model
-
             self._chat_models[key] = load_chat_model(self.settings, finetuned=finetuned)
         return self._chat_models[key]
 
@@ -181,8 +180,7 @@ class Assistant:
         return None
 
     def plan(self, question: str, mode: str = "auto", conversation: Conversation | None = None) -> _Plan:
-        if mode not in MODES:
-            raise ValueError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
+        spec = get_mode(mode)
         asked = question
         entities = self.retriever.linker.link(question)
         app_ids = [e.app_id for e in entities[:3]]
@@ -196,10 +194,10 @@ class Assistant:
         intents = detect_intents(_without_names(asked, entities[:3]))
         plan = _Plan(question=question, asked=asked, mode=mode, mode_used=mode, app_ids=app_ids, intents=intents)
 
-        if mode == "auto" and _SECRETS.search(folded):
+        if spec.routed and _SECRETS.search(folded):
             plan.mode_used, plan.refusal = "refusal", REFUSAL
             return plan
-        if mode == "auto":
+        if spec.routed:
             aggregate = answer_aggregate(question, self.records) if not (app_ids and intents) else None
             if aggregate:
                 plan.mode_used, plan.field_answer, plan.app_ids = "aggregate", aggregate, []
@@ -212,15 +210,15 @@ class Assistant:
             if unknown:
                 plan.mode_used, plan.refusal = "refusal", refusal_for_app(unknown)
                 return plan
-        if mode in ("rag", "hybrid", "auto"):
+        if spec.context:
             plan.retrieval = self.retriever.retrieve(question, app_ids=app_ids or None)
-            if mode == "auto" and not plan.retrieval.relevant:
+            if spec.routed and not plan.retrieval.relevant:
                 plan.mode_used, plan.refusal = "refusal", REFUSAL
                 return plan
             plan.context = self._context(plan.retrieval)
-        if mode == "auto":
+        if spec.routed:
             plan.mode_used = "hybrid" if self.has_finetuned else "rag"
-        plan.finetuned = plan.mode_used in ("finetuned", "hybrid")
+        plan.finetuned = get_mode(plan.mode_used).finetuned
         return plan
 
     def _context(self, retrieval: RetrievalResult) -> list[str]:

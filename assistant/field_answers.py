@@ -2,7 +2,7 @@
 
 When the question's intent (status, contacts, URL…) and its application are identified with
 confidence, the answer is built from the record — emails, URLs, dates and ids verbatim — with
-the same answer sentences the fine-tuning data uses (``ingestion.synthetic.QUESTION_TYPES``).
+the same answer sentences the fine-tuning data uses (``ingestion.question_types.QUESTION_TYPES``).
 Aggregates ("combien…", "quelles applications… en construction") are computed over every
 record, never estimated by a model.
 """
@@ -14,8 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ingestion.question_types import QUESTION_TYPES, QuestionType
 from ingestion.records import AppRecord
-from ingestion.synthetic import QUESTION_TYPES, QuestionType
 from ingestion.text_repair import fold
 
 # Intent → regexes over the folded question (lowercase, no accents, punctuation as spaces).

@@ -42,7 +42,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from assistant.backends import BackendError, to_chat_messages
+from assistant.chat_common import BackendError, to_chat_messages
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.entity_linking import EntityLinker, EntityMatch
+from core.config import Settings
 from ingestion.chunking import Chunk
-from ingestion.config import Settings
 from ingestion.embeddings import Embedder, get_embedder
 from ingestion.index import CatalogIndex
 

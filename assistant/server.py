@@ -19,7 +19,8 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from assistant.answering import MODES, Answer, Assistant, Conversation
+from assistant.answering import Answer, Assistant, Conversation
+from core.choices import MODE_NAMES
 
 
 class AskRequest(BaseModel):
@@ -43,7 +44,7 @@ class ChatRequest(BaseModel):
 
 def _mode_from_model(model: str) -> str:
     mode = model.removeprefix("dyag-").removeprefix("dyag")
-    return mode if mode in MODES else "auto"
+    return mode if mode in MODE_NAMES else "auto"
 
 
 def create_app(assistant: Assistant) -> FastAPI:
@@ -56,14 +57,14 @@ def create_app(assistant: Assistant) -> FastAPI:
 
     @app.post("/ask", response_model=Answer)
     def ask(request: AskRequest) -> Answer:
-        if request.mode not in MODES:
-            raise HTTPException(422, f"Unknown mode {request.mode!r}; choose one of {', '.join(MODES)}.")
+        if request.mode not in MODE_NAMES:
+            raise HTTPException(422, f"Unknown mode {request.mode!r}; choose one of {', '.join(MODE_NAMES)}.")
         conversation = conversations.setdefault(request.conversation_id, Conversation()) if request.conversation_id else None
         return assistant.ask(request.question, request.mode, conversation)
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": f"dyag-{m}", "object": "model", "owned_by": "dyag"} for m in MODES]}
+        return {"object": "list", "data": [{"id": f"dyag-{m}", "object": "model", "owned_by": "dyag"} for m in MODE_NAMES]}
 
     @app.post("/v1/chat/completions", response_model=None)
     def chat_completions(request: ChatRequest) -> Any:

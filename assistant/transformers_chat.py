@@ -32,7 +32,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
-from assistant.backends import BackendError, cut_at_stop, to_chat_messages
+from assistant.chat_common import BackendError, cut_at_stop, to_chat_messages
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,12 @@ class TransformersChatModel(BaseChatModel):
         """
         import torch
 
-        from finetune.base_models import BaseModelError, load_causal_lm, load_tokenizer, resolve_model
+        from finetune.base_models import (
+            BaseModelError,
+            load_causal_lm,
+            load_tokenizer,
+            resolve_model,
+        )
         from finetune.chat_format import ensure_chat_template, stop_token_ids
 
         started = time.perf_counter()
@@ -166,7 +171,11 @@ class TransformersChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import (
+            StoppingCriteria,
+            StoppingCriteriaList,
+            TextIteratorStreamer,
+        )
 
         prompt_ids, generate_args, stops = self._prepare(messages, stop, **kwargs)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)

@@ -29,8 +29,12 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     from assistant.answering import Assistant
-    from assistant.retrieval_eval import keyword_questions, read_questions, score_retrieval
-    from ingestion.config import load_config
+    from assistant.retrieval_eval import (
+        keyword_questions,
+        read_questions,
+        score_retrieval,
+    )
+    from core.config import load_config
     from ingestion.index import current_generation_dir
     from ingestion.ingest import ingest_catalog
 

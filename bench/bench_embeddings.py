@@ -25,9 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     from assistant.retrieval import HybridRetriever
-    from assistant.retrieval_eval import keyword_questions, read_questions, score_retrieval
+    from assistant.retrieval_eval import (
+        keyword_questions,
+        read_questions,
+        score_retrieval,
+    )
+    from core.config import load_config
     from ingestion.catalog import load_catalog
-    from ingestion.config import load_config
     from ingestion.ingest import ingest_catalog
     from ingestion.synthetic import GenerationConfig, generate_dataset
 

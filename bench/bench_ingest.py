@@ -46,9 +46,9 @@ class RandomUnitEmbedder:
 
 
 def run_scenario(scenario: str, apps: int) -> dict:
+    from core.config import load_config
     from ingestion.catalog import load_catalog
     from ingestion.chunking import chunk_records
-    from ingestion.config import load_config
     from ingestion.ingest import ingest_catalog
 
     with tempfile.TemporaryDirectory() as tmp:

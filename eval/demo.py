@@ -23,26 +23,25 @@ If fine-tuning or export fails (or ``--skip-finetune``), the demo goes on withou
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ingestion.config import Settings
+from core.config import Settings
+from core.errors import DyagError
+from core.hashing import file_sha256, text_sha256
 from eval.questions import balanced_subset
+from examples import CATALOG as EXAMPLE_CATALOG
+from examples import EDGE_CASES
+from finetune.runs import Run
 from ingestion.dataset_formats import QARow, read_dataset, write_dataset
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_CATALOG = ROOT / "examples" / "catalog.json"
-EDGE_CASES = ROOT / "examples" / "questions" / "edge_cases.jsonl"
 RUN_NAME = "demo-gemma3-270m-quick"
 BASE_MODEL = "gemma3-270m"
 TRAIN_EXAMPLES = 120  # the quick profile sees 30 steps x 4 = 120 examples: exactly one pass over the subset
@@ -78,8 +77,8 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+class DemoError(DyagError):
+    """A demo step that cannot go on; the message says which and why."""
 
 
 def _write_if_changed(rows: list[QARow], path: Path, fmt: str) -> Path:
@@ -105,7 +104,7 @@ class Demo:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.timings: dict[str, float] = {}
         self.notes: list[str] = []
-        self.catalog_sha = sha256(options.catalog)
+        self.catalog_sha = file_sha256(options.catalog)
 
     def _step(self, name: str, up_to_date: bool, detail: str, action: Callable[[], str]) -> bool:
         """Run ``action`` unless ``up_to_date``; returns False if it failed (the error is reported)."""
@@ -129,12 +128,11 @@ class Demo:
     # ------------------------------------------------------------ 1. ingest
 
     def ingest_up_to_date(self) -> bool:
-        from ingestion.index import IndexManifest, current_generation_dir
+        from ingestion.index import live_manifest
 
-        gen = current_generation_dir(self.settings.index_dir)
-        if gen is None:
+        manifest = live_manifest(self.settings.index_dir)
+        if manifest is None:
             return False
-        manifest = IndexManifest.model_validate_json((gen / "manifest.json").read_text())
         return manifest.catalog_sha256 == self.catalog_sha and manifest.embedding_model == self.settings.embedding_model
 
     def ingest(self) -> str:
@@ -146,20 +144,21 @@ class Demo:
     # ------------------------------------------------------------ 2. datasets
 
     def datasets_up_to_date(self) -> bool:
-        manifest = self.settings.datasets_dir / "manifest.json"
-        if not manifest.is_file() or not (self.settings.datasets_dir / "test.eval.jsonl").is_file():
+        from ingestion.datasets import read_manifest
+
+        if not (self.settings.datasets_dir / "test.eval.jsonl").is_file():
             return False
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data = read_manifest(self.settings.datasets_dir)
         return data.get("catalog_sha256") == self.catalog_sha and data.get("seed") == 0
 
     def datasets(self) -> str:
-        out = self.settings.datasets_dir
-        command = [sys.executable, "-m", "assistant.cli", "generate-training", str(self.options.catalog), "--seed", "0",
-                   "--output", str(out), "--formats", "messages,eval", "--workdir", str(self.settings.workdir)]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-        if done.returncode != 0:
-            raise RuntimeError("generate-training failed: " + "\n".join((done.stderr or done.stdout).strip().splitlines()[-6:]))
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        from ingestion.catalog import load_catalog
+        from ingestion.datasets import write_datasets
+        from ingestion.synthetic import GenerationConfig
+
+        report = load_catalog(self.options.catalog, max_field_chars=self.settings.max_field_chars)
+        written = write_datasets(self.options.catalog, report, self.settings.datasets_dir, GenerationConfig(seed=0), ["messages", "eval"])
+        manifest = written.manifest
         return f"{manifest['examples']} examples ({', '.join(f'{k} {v}' for k, v in manifest['by_split'].items())})"
 
     # ------------------------------------------------------------ 3. fine-tune
@@ -175,30 +174,32 @@ class Demo:
         return train, valid
 
     @property
-    def run_dir(self) -> Path:
-        return self.settings.runs_dir / RUN_NAME
+    def demo_run(self) -> Run:
+        return Run(self.settings.runs_dir / RUN_NAME)
+
+    def _trained_on(self, train: Path) -> bool:
+        if not self.demo_run.exists():
+            return False
+        recorded = self.demo_run.manifest().datasets.get("train")
+        return recorded is not None and recorded.sha256 == file_sha256(train)
 
     def finetune_up_to_date(self, train: Path) -> bool:
-        manifest = self.run_dir / "manifest.json"
-        if not manifest.is_file() or not (self.run_dir / "adapter" / "adapter_config.json").is_file():
-            return False
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        return data.get("status") == "completed" and data.get("datasets", {}).get("train", {}).get("sha256") == sha256(train)
+        return self.demo_run.has_adapter() and self._trained_on(train) and self.demo_run.manifest().status == "completed"
 
     def finetune(self, train: Path, valid: Path) -> str:
-        from finetune.train import CHECKPOINTS_DIR, TrainOptions, train as run_training
+        from finetune.train import TrainOptions
+        from finetune.train import train as run_training
 
-        manifest = self.run_dir / "manifest.json"
-        same_data = manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8")).get("datasets", {}).get("train", {}).get("sha256") == sha256(train)
-        resume = same_data and (self.run_dir / CHECKPOINTS_DIR).is_dir() and any((self.run_dir / CHECKPOINTS_DIR).glob("checkpoint-*"))
-        if self.run_dir.exists() and not resume:
-            shutil.rmtree(self.run_dir)  # a run on other data, or one that never checkpointed: start over
+        run = self.demo_run
+        resume = self._trained_on(train) and run.checkpoints_dir.is_dir() and any(run.checkpoints_dir.glob("checkpoint-*"))
+        if run.path.exists() and not resume:
+            shutil.rmtree(run.path)  # a run on other data, or one that never checkpointed: start over
         result = run_training(
-            TrainOptions(dataset=train, output=self.run_dir, base_model=BASE_MODEL, valid=valid, quick=True, resume=resume, extra={"source": "dyag demo"}),
+            TrainOptions(dataset=train, output=run.path, base_model=BASE_MODEL, valid=valid, quick=True, resume=resume, extra={"source": "dyag demo"}),
             self.settings.models_dir,
         )
         if result.status != "completed":
-            raise RuntimeError("training was interrupted; run the demo again to resume it")
+            raise DemoError("training was interrupted; run the demo again to resume it")
         final = result.metrics.get("final", {})
         losses = ", ".join(f"{name} loss {final[key]:.3f}" for name, key in (("train", "train_loss"), ("eval", "eval_loss")) if final.get(key) is not None)
         return f"{final.get('steps_done')} steps, {losses}"
@@ -206,20 +207,19 @@ class Demo:
     # ------------------------------------------------------------ 4. export
 
     def gguf(self) -> Path | None:
-        found = sorted((self.run_dir / "export").glob("model-*.gguf"), key=lambda p: p.stat().st_mtime) if (self.run_dir / "export").is_dir() else []
-        return found[-1] if found else None
+        return self.demo_run.latest_gguf()
 
     def export_up_to_date(self) -> bool:
         gguf = self.gguf()
-        adapter = self.run_dir / "adapter" / "adapter_model.safetensors"
+        adapter = self.demo_run.adapter_dir / "adapter_model.safetensors"
         return gguf is not None and adapter.is_file() and gguf.stat().st_mtime >= adapter.stat().st_mtime
 
     def export(self) -> str:
         from finetune.export import export_gguf
 
         # A stale merged model (from an earlier adapter) would be converted as is: merge afresh.
-        shutil.rmtree(self.run_dir / "merged", ignore_errors=True)
-        path = export_gguf(self.run_dir, self.settings.models_dir, self.settings.workdir / "tools", "q8_0")
+        shutil.rmtree(self.demo_run.merged_dir, ignore_errors=True)
+        path = export_gguf(self.demo_run, self.settings.models_dir, self.settings.workdir / "tools", "q8_0")
         return f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
 
     # ------------------------------------------------------------ 5. evaluate
@@ -234,11 +234,11 @@ class Demo:
         return files
 
     def eval_key(self, files: dict[str, Path], run: Path | None) -> str:
-        parts = [f"{name}={sha256(path)}" for name, path in sorted(files.items())]
+        parts = [f"{name}={file_sha256(path)}" for name, path in sorted(files.items())]
         gguf = self.gguf() if run else None
-        parts.append(f"run={sha256(gguf) if gguf else 'none'}")
+        parts.append(f"run={file_sha256(gguf) if gguf else 'none'}")
         parts.append(f"modes={','.join(self.options.modes)} tokens={self.options.max_new_tokens} context={self.options.context_tokens}")
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        return text_sha256("\n".join(parts))
 
     def evaluate(self, files: dict[str, Path], run: Path | None, out: Path) -> str:
         from assistant.answering import Assistant
@@ -263,9 +263,9 @@ class Demo:
 
         started = time.perf_counter()
         if not self._step("ingest", self.ingest_up_to_date(), f"index {self.options.catalog.name}", self.ingest):
-            raise RuntimeError("ingestion failed; see the message above")
+            raise DemoError("ingestion failed; see the message above")
         if not self._step("datasets", self.datasets_up_to_date(), "synthetic Q&A, seed 0", self.datasets):
-            raise RuntimeError("dataset generation failed; see the message above")
+            raise DemoError("dataset generation failed; see the message above")
         run: Path | None = None
         if self.options.skip_finetune:
             self.notes.append("fine-tuning skipped (--skip-finetune): no finetuned/hybrid modes")
@@ -274,7 +274,7 @@ class Demo:
             trained = self._step("finetune", self.finetune_up_to_date(train), f"{BASE_MODEL}, CPU quick profile, {TRAIN_EXAMPLES} examples",
                                  lambda: self.finetune(train, valid))
             if trained and self._step("export", self.export_up_to_date(), "GGUF q8_0 for llama.cpp", self.export):
-                run = self.run_dir.resolve()
+                run = self.demo_run.path.resolve()
             else:
                 self.notes.append("no fine-tuned GGUF: the finetuned and hybrid modes are not evaluated")
         files = self.question_files()
@@ -287,7 +287,7 @@ class Demo:
         key_file.write_text(key)
         marker = out / "complete"
         if not self._step("evaluate", marker.is_file(), ", ".join(f"{n}: {p.name}" for n, p in files.items()), lambda: self.evaluate(files, run, out)):
-            raise RuntimeError("evaluation failed; see the message above")
+            raise DemoError("evaluation failed; see the message above")
         marker.touch()  # every (question, mode) pair answered: a second demo run skips the step
         report_dir = self.settings.reports_dir / "demo"
         paths = write_report([out], report_dir)

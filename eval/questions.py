@@ -44,6 +44,7 @@ class EvalQuestion:
     facts: list[str] = field(default_factory=list)
     conversation: list[str] = field(default_factory=list)
     expect_refusal: bool = False
+    kind: str | None = None  # how the question is phrased (natural sets: informal, typo, english…)
     set: str = "questions"
 
 
@@ -97,6 +98,7 @@ def to_question(row: QARow, raw: dict[str, Any] | None = None, set_name: str = "
         facts=list(row.facts),
         conversation=conversation,
         expect_refusal=expect_refusal,
+        kind=str(raw["kind"]) if raw.get("kind") else None,
         set=set_name,
     )
 

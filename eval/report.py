@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.choices import get_mode
 from eval import charts
 from eval.recommendation import DECISION_TABLE, LABELS, Recommendation, recommend
-from eval.runner import META, RESULTS, RETRIEVAL, read_results
+from eval.results import META, RESULTS, RETRIEVAL, NoResultsError, read_results
 from eval.summary import summarize, write_summary
 
 MAX_EXAMPLES = 3
@@ -91,7 +92,7 @@ def load_evaluations(dirs: list[Path]) -> list[Evaluated]:
     evaluated = []
     for d in dirs:
         if not (d / RESULTS).is_file():
-            raise FileNotFoundError(f"{d} holds no {RESULTS}; run `dyag evaluate ... --out {d}` first.")
+            raise NoResultsError(f"{d} holds no {RESULTS}; run `dyag evaluate ... --out {d}` first.")
         summary = write_summary(d)
         rows = read_results(d / RESULTS)
         common = common_rows(rows)
@@ -195,7 +196,8 @@ def _cost(evaluated: list[Evaluated]) -> Block:
         cost = e.summary.get("cost") or {}
         for mode in e.summary["modes"]:
             s = e.summary["by_mode"][mode]
-            uses_run = mode in ("finetuned", "hybrid") or (mode == "auto" and cost)
+            spec = get_mode(mode)
+            uses_run = spec.finetuned or (spec.routed and cost)
             rows.append([
                 e.label(mode),
                 f"{cost['training_time_s']:.0f} s" if uses_run and cost.get("training_time_s") else "none",

@@ -19,10 +19,8 @@ whose answering raises is recorded with ``error`` and scores of 0: a crash is a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,16 +28,15 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from assistant.answering import MODES, Answer, Assistant, Conversation
+from assistant.answering import Answer, Assistant, Conversation
+from core.choices import get_mode
+from core.hashing import file_sha256
 from eval import metrics
 from eval.questions import EvalQuestion
+from eval.results import META, RESULTS, RETRIEVAL, ResultRow, ResultsFile, SourceRef
+from finetune.runs import Run, RunError
 
 log = logging.getLogger(__name__)
-
-RESULTS = "results.jsonl"
-META = "meta.json"
-RETRIEVAL = "retrieval.json"
-SUMMARY = "summary.json"
 
 # progress(done, total, mode): called after each answer (and once at the start with done = already done).
 Progress = Callable[[int, int, str], None]
@@ -54,66 +51,6 @@ class EvalOutcome:
     seconds: float = 0.0
 
 
-def result_key(row: dict[str, Any]) -> tuple[str, str, str]:
-    return (str(row.get("set", "")), str(row["id"]), str(row["mode"]))
-
-
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """The complete result lines of ``results.jsonl`` (a line cut by an interruption is ignored)."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            log.warning("Ignoring an incomplete line in %s (interrupted write).", path)
-    return rows
-
-
-class ResultsFile:
-    """``results.jsonl`` opened for appending: each line is flushed and fsync'ed before the next answer."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair()
-        self.done = {result_key(r) for r in read_results(path)}
-        self._handle = path.open("a", encoding="utf-8")
-
-    def _repair(self) -> None:
-        """Cut a trailing partial line, so that the next append starts on a fresh line."""
-        if not self.path.is_file():
-            return
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            keep = data[: data.rfind(b"\n") + 1]
-            log.warning("Dropping an incomplete last line of %s (the run was interrupted while writing it).", self.path)
-            with self.path.open("r+b") as handle:
-                handle.truncate(len(keep))
-
-    def append(self, row: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self.done.add(result_key(row))
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def __enter__(self) -> "ResultsFile":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def check_modes(assistant: Assistant, modes: Iterable[str]) -> dict[str, str]:
     """``{mode: reason}`` for the modes that cannot run here, found by loading their generator now.
 
@@ -122,11 +59,10 @@ def check_modes(assistant: Assistant, modes: Iterable[str]) -> dict[str, str]:
     """
     skipped: dict[str, str] = {}
     for mode in modes:
-        if mode not in MODES:
-            raise ValueError(f"Unknown mode {mode!r}; choose from {', '.join(MODES)}.")
-        if mode == "auto":
+        spec = get_mode(mode)
+        if spec.routed:
             continue
-        finetuned = mode in ("finetuned", "hybrid")
+        finetuned = spec.finetuned
         if finetuned and not assistant.has_finetuned:
             skipped[mode] = "no fine-tuning run configured (--run)"
             continue
@@ -169,30 +105,29 @@ def score_answer(question: EvalQuestion, answer: Answer, k: int) -> dict[str, An
     }
 
 
-def _row(question: EvalQuestion, mode: str, answer: Answer, scores: dict[str, Any], error: str | None = None) -> dict[str, Any]:
-    row = {
-        "id": question.id,
-        "set": question.set,
-        "question": question.question,
-        "conversation": question.conversation,
-        "mode": mode,
-        "mode_used": answer.mode_used,
-        "answer": answer.answer,
-        "expected": question.expected,
-        "category": question.category,
-        "difficulty": question.difficulty,
-        "app_id": question.app_id,
-        "app_name": question.app_name,
-        "expect_refusal": question.expect_refusal,
-        "latency_ms": answer.latency_ms,
-        "generated_tokens": answer.generated_tokens,
-        "sources": [{"app_id": s.app_id, "app_name": s.app_name, "section": s.section} for s in answer.sources],
-        "abstained": answer.abstained,
-        "scores": scores,
-    }
-    if error:
-        row["error"] = error
-    return row
+def _row(question: EvalQuestion, mode: str, answer: Answer, scores: dict[str, Any], error: str | None = None) -> ResultRow:
+    return ResultRow(
+        id=question.id,
+        set=question.set,
+        question=question.question,
+        conversation=question.conversation,
+        mode=mode,
+        mode_used=answer.mode_used,
+        answer=answer.answer,
+        expected=question.expected,
+        category=question.category,
+        kind=question.kind,
+        difficulty=question.difficulty,
+        app_id=question.app_id,
+        app_name=question.app_name,
+        expect_refusal=question.expect_refusal,
+        latency_ms=answer.latency_ms,
+        generated_tokens=answer.generated_tokens,
+        sources=[SourceRef(app_id=s.app_id, app_name=s.app_name, section=s.section) for s in answer.sources],
+        abstained=answer.abstained,
+        scores=scores,
+        error=error,
+    )
 
 
 class _Semantic:
@@ -211,30 +146,13 @@ class _Semantic:
         return round(float(metrics.semantic_similarity(vector[None, :], self._expected[expected][None, :])[0]), 4)
 
 
-def run_cost(run: Path, runs_dir: Path) -> dict[str, Any]:
-    """The cost side of a fine-tuning run: training wall time, steps, adapter and exported model sizes."""
-    run_dir = Path(run) if Path(run).is_dir() else runs_dir / run
-    if not run_dir.is_dir():
+def _run_cost(settings: Any) -> dict[str, Any]:
+    if settings.run is None:
         return {}
-
-    def read(name: str) -> dict[str, Any]:
-        path = run_dir / name
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-    manifest, run_metrics = read("manifest.json"), read("metrics.json")
-    adapter = run_dir / "adapter"
-    ggufs = sorted(run_dir.rglob("*.gguf"), key=lambda p: p.stat().st_mtime)
-    return {
-        "run": str(run_dir),
-        "base_model": (manifest.get("base_model") or {}).get("name"),
-        "training_time_s": run_metrics.get("wall_time_s"),
-        "training_steps": (run_metrics.get("final") or {}).get("steps_done"),
-        "training_examples": ((manifest.get("datasets") or {}).get("train") or {}).get("examples"),
-        "device": manifest.get("device"),
-        "adapter_mb": round(sum(f.stat().st_size for f in adapter.rglob("*") if f.is_file()) / 1e6, 1) if adapter.is_dir() else None,
-        "gguf_mb": round(ggufs[-1].stat().st_size / 1e6, 1) if ggufs else None,
-        "gguf": str(ggufs[-1]) if ggufs else None,
-    }
+    try:
+        return Run.find(settings.run, settings.runs_dir).cost()
+    except RunError:
+        return {}
 
 
 def _write_meta(out_dir: Path, questions: list[EvalQuestion], sources: dict[str, Path], modes: list[str], assistant: Assistant, skipped: dict[str, str], k: int) -> None:
@@ -251,7 +169,7 @@ def _write_meta(out_dir: Path, questions: list[EvalQuestion], sources: dict[str,
         "sets": sets,
         "skipped_modes": {**{m: r for m, r in previous.get("skipped_modes", {}).items() if m not in modes}, **skipped},
         "k": k,
-        "cost": run_cost(settings.run, settings.runs_dir) if settings.run else {},
+        "cost": _run_cost(settings),
         "settings": {
             "backend": settings.backend,
             "generator_model": settings.generator_model,

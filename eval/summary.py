@@ -6,7 +6,7 @@ without importing Dyag::
 
     {"dir", "modes", "skipped_modes", "questions": {set: n}, "settings", "cost", "retrieval",
      "by_mode": {mode: STATS}, "by_mode_category": {mode: {category: STATS}},
-     "by_mode_difficulty": {...}, "by_mode_set": {...}, "mode_used": {mode: {route: count}}}
+     "by_mode_difficulty": {...}, "by_mode_set": {...}, "by_mode_kind": {...}, "mode_used": {mode: {route: count}}}
 
 STATS = ``n, accuracy, fact_coverage, token_f1, rouge_l, semantic, judge, refusal_accuracy,
 refusal_recall, false_refusal_rate, recall_at_k, mrr, latency_p50_ms, latency_p95_ms,
@@ -20,8 +20,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from eval import metrics
-from eval.runner import META, RESULTS, RETRIEVAL, SUMMARY, read_results
+from eval.results import META, RESULTS, RETRIEVAL, SUMMARY, NoResultsError, read_results
 
 _SCORE_MEANS = {
     "accuracy": "correct",
@@ -34,6 +36,50 @@ _SCORE_MEANS = {
     "recall_at_k": "recall_at_k",
     "mrr": "reciprocal_rank",
 }
+
+
+class Stats(BaseModel):
+    """The aggregate metrics of one group of answers (see the module docstring)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    n: int
+    accuracy: float | None = None
+    fact_coverage: float | None = None
+    token_f1: float | None = None
+    rouge_l: float | None = None
+    semantic: float | None = None
+    judge: float | None = None
+    refusal_accuracy: float | None = None
+    recall_at_k: float | None = None
+    mrr: float | None = None
+    refusal_recall: float | None = None
+    false_refusal_rate: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    latency_mean_ms: float | None = None
+    tokens_per_s: float | None = None
+    errors: int = 0
+
+
+class Summary(BaseModel):
+    """``summary.json``: what the report, the recommendation and the dashboard read."""
+
+    model_config = ConfigDict(extra="allow")
+
+    dir: str | None = None
+    modes: list[str]
+    skipped_modes: dict[str, str] = Field(default_factory=dict)
+    questions: dict[str, int] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    cost: dict[str, Any] = Field(default_factory=dict)
+    retrieval: dict[str, Any] = Field(default_factory=dict)
+    by_mode: dict[str, Stats]
+    by_mode_category: dict[str, dict[str, Stats]] = Field(default_factory=dict)
+    by_mode_difficulty: dict[str, dict[str, Stats]] = Field(default_factory=dict)
+    by_mode_set: dict[str, dict[str, Stats]] = Field(default_factory=dict)
+    by_mode_kind: dict[str, dict[str, Stats]] = Field(default_factory=dict)
+    mode_used: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -72,7 +118,7 @@ def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None, re
     modes = order + sorted({r["mode"] for r in rows} - set(order))
     by_mode = {mode: stats([r for r in rows if r["mode"] == mode]) for mode in modes}
     questions = Counter(r.get("set", "questions") for r in rows if r["mode"] == (modes[0] if modes else None))
-    return {
+    summary = {
         "modes": modes,
         "skipped_modes": meta.get("skipped_modes", {}),
         "questions": dict(questions),
@@ -83,8 +129,11 @@ def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None, re
         "by_mode_category": _grouped(rows, "category"),
         "by_mode_difficulty": _grouped(rows, "difficulty"),
         "by_mode_set": _grouped(rows, "set"),
+        "by_mode_kind": _grouped([r for r in rows if r.get("kind")], "kind"),
         "mode_used": {mode: dict(Counter(r["mode_used"] for r in rows if r["mode"] == mode)) for mode in modes},
     }
+    # Validated, then plain JSON types again: the schema is checked where the file is made.
+    return Summary.model_validate(summary).model_dump(mode="json")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -95,7 +144,7 @@ def write_summary(out_dir: Path) -> dict[str, Any]:
     """Summarise ``out_dir/results.jsonl`` into ``out_dir/summary.json`` and return the summary."""
     rows = read_results(out_dir / RESULTS)
     if not rows:
-        raise FileNotFoundError(f"{out_dir / RESULTS} holds no result; run `dyag evaluate` first.")
+        raise NoResultsError(f"{out_dir / RESULTS} holds no result; run `dyag evaluate` first.")
     summary = summarize(rows, _read_json(out_dir / META), _read_json(out_dir / RETRIEVAL))
     summary["dir"] = str(out_dir)
     (out_dir / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")

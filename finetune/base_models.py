@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import DyagError
 from finetune.chat_format import ensure_chat_template
 from finetune.registry import ModelEntry, get_entry
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 MARKER = "dyag_base_model.json"
 
 
-class BaseModelError(RuntimeError):
+class BaseModelError(DyagError, RuntimeError):
     """A base model cannot be found, converted or downloaded; the message says what to do."""
 
 

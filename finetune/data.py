@@ -15,12 +15,12 @@ cross-entropy: the loss, and so the gradient, comes from the answer and its turn
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
 from typing import Any, Iterator
 
+from core.errors import DyagError
 from finetune.chat_format import split_example
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
 
 
-class DatasetFileError(ValueError):
+class DatasetFileError(DyagError, ValueError):
     """A training/validation file is missing or malformed; the message names the file and line."""
 
 
@@ -54,14 +54,6 @@ def read_messages(path: Path) -> Iterator[list[dict[str, str]]]:
             if messages[-1]["role"] != "assistant":
                 raise DatasetFileError(f"{path}:{number}: the last message must be the assistant's answer.")
             yield messages
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tokenize_example(messages: list[dict[str, str]], tokenizer: Any) -> dict[str, list[int]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingestion.prompts import build_messages
+from core.prompts import build_messages
 
 # (question, answer, catalog field) templates; answers follow the system prompt's rules (short, cited).
 TEMPLATES = (

@@ -3,8 +3,10 @@
 GGUF conversion uses llama.cpp's own converter (``convert_hf_to_gguf.py`` with its ``conversion``
 package and ``gguf-py``), vendored in the llama-cpp-python source distribution. We pin the same
 version as the runtime (:data:`LLAMA_CPP_PYTHON_VERSION`) so the converter writes what that
-llama.cpp reads. The sdist (~77 MB) is fetched once with ``pip download`` (or given with
-``sdist=``), and the ~1 MB of converter files are extracted to ``<workdir>/tools/``.
+llama.cpp reads. The sdist (~77 MB) is the one ``make install`` built llama-cpp-python from and
+kept in ``<venv>/share/dyag/`` (so export works offline); without it, it is fetched once with
+``pip download`` (or given with ``sdist=``). The ~1 MB of converter files are extracted to
+``<workdir>/tools/``.
 
 Quantisations: ``f32``, ``f16``, ``bf16`` and ``q8_0`` are written by the converter directly;
 ``q4_k_m`` is an f16 conversion re-quantised by llama.cpp's ``llama_model_quantize`` (through
@@ -28,24 +30,23 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import DyagError
 from finetune.base_models import packaged_gguf
 from finetune.chat_format import ollama_template, turn_end
-from finetune.merge import MERGED_DIR, merge_run
-from finetune.query import run_base
-from finetune.train import ADAPTER_DIR
+from finetune.merge import merge_run
+from finetune.runs import Run
 
 log = logging.getLogger(__name__)
 
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 QUANTS = ("f32", "f16", "bf16", "q8_0", "q4_k_m")
-EXPORT_DIR = "export"
 # Ollama accepts ADAPTER only on these architectures (Ollama docs, "Build from a Safetensors adapter").
 ADAPTER_MODEL_TYPES = ("llama", "gemma", "gemma2", "gemma3", "gemma3_text")
 _VENDOR = f"llama_cpp_python-{LLAMA_CPP_PYTHON_VERSION}/vendor/llama.cpp/"
 _WANTED = ("convert_hf_to_gguf.py", "convert_lora_to_gguf.py", "conversion/", "gguf-py/")
 
 
-class ExportError(RuntimeError):
+class ExportError(DyagError, RuntimeError):
     """The converter, the quantiser or the sdist download failed; the message holds its last lines."""
 
 
@@ -59,6 +60,15 @@ class OllamaExport:
     notes: list[str] = field(default_factory=list)
 
 
+def installed_sdist() -> Path | None:
+    """The sdist ``make install`` built llama-cpp-python from, kept in the environment (``<venv>/share/dyag``).
+
+    With it, export needs no network: the converter comes from the very source the runtime was built from.
+    """
+    path = Path(sys.prefix) / "share" / "dyag" / f"llama_cpp_python-{LLAMA_CPP_PYTHON_VERSION}.tar.gz"
+    return path if path.is_file() else None
+
+
 def ensure_converter(tools_dir: Path, sdist: Path | None = None) -> Path:
     """The folder holding llama.cpp's converter, extracted once from the pinned sdist."""
     dest = tools_dir / f"llama.cpp-{LLAMA_CPP_PYTHON_VERSION}"
@@ -66,7 +76,7 @@ def ensure_converter(tools_dir: Path, sdist: Path | None = None) -> Path:
         return dest
     tools_dir.mkdir(parents=True, exist_ok=True)
     if sdist is None:
-        sdist = tools_dir / f"llama_cpp_python-{LLAMA_CPP_PYTHON_VERSION}.tar.gz"
+        sdist = installed_sdist() or tools_dir / f"llama_cpp_python-{LLAMA_CPP_PYTHON_VERSION}.tar.gz"
         if not sdist.is_file():
             log.warning("Downloading the llama-cpp-python %s source distribution (~77 MB, once) for its GGUF converter…", LLAMA_CPP_PYTHON_VERSION)
             # `--no-binary` names the one package: with `:all:`, pip also builds every *build* dependency
@@ -136,13 +146,12 @@ def quantize(source: Path, target: Path, quant: str) -> None:
         raise ExportError(f"llama.cpp could not quantise {source} to {quant}.")
 
 
-def export_gguf(run_dir: Path, models_dir: Path, tools_dir: Path, quant: str = "q8_0", sdist: Path | None = None) -> Path:
-    """``run_dir/export/model-QUANT.gguf`` from the merged model (merged first if needed)."""
-    merged = run_dir / MERGED_DIR
-    if not (merged / "config.json").is_file():
-        merge_run(run_dir, models_dir)
+def export_gguf(run: Run, models_dir: Path, tools_dir: Path, quant: str = "q8_0", sdist: Path | None = None) -> Path:
+    """``run/export/model-QUANT.gguf`` from the merged model (merged first if needed)."""
+    if not run.has_merged():
+        merge_run(run, models_dir)
     converter = ensure_converter(tools_dir, sdist)
-    return convert_folder(merged, run_dir / EXPORT_DIR / f"model-{quant}.gguf", quant, converter)
+    return convert_folder(run.merged_dir, run.export_dir / f"model-{quant}.gguf", quant, converter)
 
 
 def _hub_snapshot(repo_id: str) -> Path:
@@ -153,7 +162,7 @@ def _hub_snapshot(repo_id: str) -> Path:
 
 
 def _modelfile(source_lines: list[str], template: str, stop: str) -> str:
-    from ingestion.prompts import SYSTEM_PROMPT
+    from core.prompts import SYSTEM_PROMPT
 
     return "\n".join(
         source_lines
@@ -168,30 +177,30 @@ def _modelfile(source_lines: list[str], template: str, stop: str) -> str:
 
 
 def export_ollama(
-    run_dir: Path, models_dir: Path, tools_dir: Path, quant: str = "q8_0", sdist: Path | None = None, name: str | None = None
+    run: Run, models_dir: Path, tools_dir: Path, quant: str = "q8_0", sdist: Path | None = None, name: str | None = None
 ) -> OllamaExport:
     """GGUF + ``Modelfile`` (+ ``Modelfile.adapter`` for Gemma/Llama bases) and the ``ollama create`` commands."""
     import json
 
     from transformers import AutoTokenizer
 
-    gguf = export_gguf(run_dir, models_dir, tools_dir, quant, sdist)
-    tokenizer = AutoTokenizer.from_pretrained(run_dir / ADAPTER_DIR)
+    gguf = export_gguf(run, models_dir, tools_dir, quant, sdist)
+    tokenizer = AutoTokenizer.from_pretrained(run.adapter_dir)
     template, stop = ollama_template(tokenizer), turn_end(tokenizer)
     export_dir = gguf.parent
-    name = name or f"dyag-{run_dir.name}".lower()
+    name = name or f"dyag-{run.name}".lower()
     modelfile = export_dir / "Modelfile"
     modelfile.write_text(_modelfile([f"FROM ./{gguf.name}"], template, stop), encoding="utf-8")
     result = OllamaExport(gguf, modelfile, f"ollama create {name} -f {modelfile.resolve()}")
 
-    model_type = json.loads((run_dir / MERGED_DIR / "config.json").read_text(encoding="utf-8")).get("model_type", "")
+    model_type = json.loads((run.merged_dir / "config.json").read_text(encoding="utf-8")).get("model_type", "")
     if model_type in ADAPTER_MODEL_TYPES:
-        base = run_base(run_dir, models_dir)
+        base = run.base(models_dir)
         base_dir = Path(base.location) if base.is_local else _hub_snapshot(base.location)
         converter = ensure_converter(tools_dir, sdist)
         adapter_gguf = export_dir / "adapter-f16.gguf"
         _run(
-            [sys.executable, str(converter / "convert_lora_to_gguf.py"), str(run_dir / ADAPTER_DIR), "--base", str(base_dir),
+            [sys.executable, str(converter / "convert_lora_to_gguf.py"), str(run.adapter_dir), "--base", str(base_dir),
              "--outfile", str(adapter_gguf), "--outtype", "f16"],
             "LoRA adapter conversion",
             env=_converter_env(converter),

@@ -13,20 +13,20 @@ import shutil
 from pathlib import Path
 
 from finetune.query import load_run
+from finetune.runs import Run
 
 log = logging.getLogger(__name__)
 
-MERGED_DIR = "merged"
 # Tokenizer side files that AutoTokenizer.save_pretrained may not rewrite but the llama.cpp
 # converter reads (tokenizer.model makes it take its SentencePiece path).
 _SIDE_FILES = ("tokenizer.model",)
 
 
-def merge_run(run_dir: Path, models_dir: Path) -> Path:
-    """Write ``run_dir/merged`` and return it (rebuilt if it exists)."""
-    loaded = load_run(run_dir, models_dir)
+def merge_run(run: Run, models_dir: Path) -> Path:
+    """Write ``run/merged`` and return it (rebuilt if it exists)."""
+    loaded = load_run(run, models_dir)
     merged = loaded.model.merge_and_unload()
-    target = run_dir / MERGED_DIR
+    target = run.merged_dir
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     merged.save_pretrained(tmp)  # fp32 on CPU, bf16 on CUDA: both convert to GGUF
@@ -38,5 +38,5 @@ def merge_run(run_dir: Path, models_dir: Path) -> Path:
                 shutil.copyfile(source, tmp / name)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
-    log.info("Merged %s into %s.", run_dir / "adapter", target)
+    log.info("Merged %s into %s.", run.adapter_dir, target)
     return target

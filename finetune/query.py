@@ -1,6 +1,6 @@
 """Ask a fine-tuned run a question: base model + LoRA adapter, same prompt format as training.
 
-The prompt is ``ingestion.prompts.build_messages`` rendered by the run's tokenizer chat template
+The prompt is ``core.prompts.build_messages`` rendered by the run's tokenizer chat template
 (:func:`finetune.chat_format.render_prompt`), i.e. byte for byte what training rendered before
 each answer. Decoding is greedy by default and stops at the template's turn end.
 """
@@ -12,60 +12,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from finetune import tracking
-from finetune.base_models import ResolvedModel, load_causal_lm, resolve_model
+from finetune.base_models import ResolvedModel, load_causal_lm
 from finetune.chat_format import render_prompt, stop_token_ids
-from finetune.train import ADAPTER_DIR
+from finetune.runs import Run
 
 log = logging.getLogger(__name__)
-
-
-class RunError(RuntimeError):
-    """The run folder is missing, unfinished or lacks the adapter."""
 
 
 @dataclass
 class LoadedRun:
     model: Any
     tokenizer: Any
-    run_dir: Path
+    run: Run
     base: ResolvedModel
 
 
-def run_base(run_dir: Path, models_dir: Path) -> ResolvedModel:
-    """The base model a run was trained from, as recorded in its manifest."""
-    manifest = tracking.read_json(run_dir / tracking.MANIFEST)
-    if not manifest:
-        raise RunError(f"{run_dir} is not a fine-tuning run (no {tracking.MANIFEST}).")
-    base = manifest["base_model"]
-    spec = base["name"] if not Path(base["location"]).is_dir() else base["location"]
-    resolved = resolve_model(spec, models_dir)
-    return ResolvedModel(base["name"], resolved.location, resolved.entry, resolved.family or base.get("family"), resolved.params_b)
-
-
-def load_run(run_dir: Path, models_dir: Path, merged: bool = False) -> LoadedRun:
+def load_run(run: Run, models_dir: Path, merged: bool = False) -> LoadedRun:
     """Base + adapter (``merged=False``) or the merged folder of ``dyag merge`` (``merged=True``)."""
     import torch
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    adapter = run_dir / ADAPTER_DIR
-    if not (adapter / "adapter_config.json").is_file():
-        raise RunError(f"{run_dir} has no adapter yet (train it, or --resume an interrupted run).")
-    base = run_base(run_dir, models_dir)
+    adapter = run.require_adapter()
+    base = run.base(models_dir)
     tokenizer = AutoTokenizer.from_pretrained(adapter)  # saved with the run: holds the training chat template
     # Full precision even for QLoRA runs: the adapter is applied to (and merged into) unquantised weights.
     placement: dict[str, Any] = {"dtype": torch.float32}
     if torch.cuda.is_available():
         placement = {"dtype": torch.bfloat16, "device_map": {"": 0}}
     if merged:
-        from finetune.merge import MERGED_DIR
-
-        model = load_causal_lm(ResolvedModel(base.name, str(run_dir / MERGED_DIR), None, None, None), **placement)
+        model = load_causal_lm(ResolvedModel(base.name, str(run.merged_dir), None, None, None), **placement)
     else:
         model = PeftModel.from_pretrained(load_causal_lm(base, **placement), adapter)
     model.eval()
-    return LoadedRun(model, tokenizer, run_dir, base)
+    return LoadedRun(model, tokenizer, run, base)
 
 
 def generate_ids(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int) -> list[int]:
@@ -85,7 +65,7 @@ def generate_ids(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int) -
 
 def answer(loaded: LoadedRun, question: str, context: Sequence[str] | None = None, max_new_tokens: int = 96) -> str:
     """The run's answer to ``question`` (optionally with retrieved ``context`` chunks)."""
-    from ingestion.prompts import build_messages
+    from core.prompts import build_messages
 
     prompt = render_prompt(build_messages(question, context), loaded.tokenizer)
     return loaded.tokenizer.decode(generate_ids(loaded.model, loaded.tokenizer, prompt, max_new_tokens), skip_special_tokens=True).strip()

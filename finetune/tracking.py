@@ -1,16 +1,8 @@
-"""Experiment tracking: what each run was (manifest.json), how it went (metrics.json), and the
-table that compares runs (``dyag runs``).
+"""Experiment tracking: what a run records about itself while it trains (versions, hardware,
+memory, the loss curves of metrics.json), and the table that compares runs (``dyag runs``).
 
-A run folder looks like::
-
-    runs/NAME/
-      manifest.json       base model, datasets (paths + sha256), hyperparameters, versions, hardware, seed, status
-      metrics.json        per-step train/eval loss and token accuracy, throughput, memory, wall time
-      adapter/            the LoRA adapter (PEFT format) and the tokenizer
-      checkpoints/        Trainer checkpoints (for --resume)
-      eval_scores.json    optional, flat {metric: value} written by the evaluation package
-
-Plain JSON on purpose: readable, diffable, and no tracking server to run.
+The run folder's layout and its typed manifest are :mod:`finetune.runs`. Plain JSON on purpose:
+readable, diffable, and no tracking server to run.
 """
 
 from __future__ import annotations
@@ -25,9 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-MANIFEST = "manifest.json"
-METRICS = "metrics.json"
-EVAL_SCORES = "eval_scores.json"
+from finetune.runs import Run
 
 _LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes", "gguf", "llama-cpp-python")
 
@@ -116,13 +106,9 @@ def summarize_history(log_history: list[dict[str, Any]]) -> dict[str, Any]:
 # The runs table
 
 
-def list_runs(runs_dir: Path) -> list[Path]:
-    return sorted(p.parent for p in runs_dir.glob(f"*/{MANIFEST}")) if runs_dir.is_dir() else []
-
-
-def run_row(run: Path) -> dict[str, Any]:
+def run_row(run: Run) -> dict[str, Any]:
     """One line of the experiment table."""
-    manifest, metrics, scores = read_json(run / MANIFEST), read_json(run / METRICS), read_json(run / EVAL_SCORES)
+    manifest, metrics, scores = read_json(run.manifest_path), run.metrics(), run.eval_scores()
     hp = manifest.get("hyperparameters", {})
     final = metrics.get("final", {})
     datasets = manifest.get("datasets", {})

@@ -25,15 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from core.errors import DyagError
+from core.hashing import file_sha256
 from finetune import tracking
-from finetune.base_models import ResolvedModel, load_causal_lm, load_tokenizer, resolve_model
-from finetune.data import dataset_stats, file_sha256, load_tokenized
+from finetune.base_models import (
+    ResolvedModel,
+    load_causal_lm,
+    load_tokenizer,
+    resolve_model,
+)
+from finetune.data import dataset_stats, load_tokenized
 from finetune.registry import ATTENTION_MLP, DEFAULT_MODEL, PHI3_MODULES, qlora_applies
+from finetune.runs import Run, RunManifest
 
 log = logging.getLogger(__name__)
-
-ADAPTER_DIR = "adapter"
-CHECKPOINTS_DIR = "checkpoints"
 
 # Sustained fp32 matmul throughput per CPU thread used for the duration estimate, calibrated on
 # the 2-core development machine (bench/bench_training.py): Gemma-270M selective loss, batch 4.
@@ -77,7 +82,7 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-class TrainingError(RuntimeError):
+class TrainingError(DyagError, RuntimeError):
     """A training setup the user must change (existing run, nothing to resume, QLoRA without CUDA)."""
 
 
@@ -157,8 +162,8 @@ def load_model(resolved: ResolvedModel, device: str, use_qlora: bool, gradient_c
 
     if use_qlora:
         try:
-            from transformers import BitsAndBytesConfig
             import bitsandbytes  # noqa: F401  (fail early with a clear message)
+            from transformers import BitsAndBytesConfig
         except ImportError:
             raise TrainingError("QLoRA needs bitsandbytes: pip install bitsandbytes") from None
         from peft import prepare_model_for_kbit_training
@@ -223,7 +228,14 @@ def _callbacks(interrupt: _GracefulInterrupt, show_progress: bool) -> list[Any]:
 def RichProgressCallback() -> Any:  # noqa: N802 — a factory standing in for a class
     """A rich progress bar: step, loss, tokens/s (since this process started) and ETA."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from transformers import TrainerCallback
 
     class _RichProgress(TrainerCallback):
@@ -263,15 +275,16 @@ def RichProgressCallback() -> Any:  # noqa: N802 — a factory standing in for a
     return _RichProgress()
 
 
-def _prepare_output(opts: TrainOptions) -> None:
-    run = opts.output
+def _prepare_output(opts: TrainOptions) -> Run:
+    run = Run(opts.output)
     if opts.resume:
-        if not (run / CHECKPOINTS_DIR).is_dir():
-            raise TrainingError(f"Nothing to resume: {run / CHECKPOINTS_DIR} does not exist.")
-        return
-    if (run / tracking.MANIFEST).exists() or (run / CHECKPOINTS_DIR).exists():
-        raise TrainingError(f"{run} already holds a run: add --resume to continue it, or choose another --output.")
-    run.mkdir(parents=True, exist_ok=True)
+        if not run.checkpoints_dir.is_dir():
+            raise TrainingError(f"Nothing to resume: {run.checkpoints_dir} does not exist.")
+        return run
+    if run.manifest_path.exists() or run.checkpoints_dir.exists():
+        raise TrainingError(f"{run.path} already holds a run: add --resume to continue it, or choose another --output.")
+    run.path.mkdir(parents=True, exist_ok=True)
+    return run
 
 
 def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
@@ -286,7 +299,7 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
 
     if opts.quick:
         apply_quick_profile(opts)
-    _prepare_output(opts)
+    run = _prepare_output(opts)
     set_seed(opts.seed)
     started = time.perf_counter()
 
@@ -322,7 +335,7 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
     # 4. Trainer.
     bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
     config = SFTConfig(
-        output_dir=str(opts.output / CHECKPOINTS_DIR),
+        output_dir=str(run.checkpoints_dir),
         num_train_epochs=opts.epochs,
         max_steps=opts.max_steps,
         per_device_train_batch_size=batch_size,
@@ -386,11 +399,11 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
         "hardware": tracking.hardware(),
         "libraries": tracking.library_versions(),
     }
-    previous = tracking.read_json(opts.output / tracking.MANIFEST)
-    if opts.resume and previous:
-        manifest["created_at"] = previous.get("created_at", manifest["created_at"])
-        manifest["resumed_at"] = previous.get("resumed_at", []) + [tracking.now_iso()]
-    tracking.write_json(opts.output / tracking.MANIFEST, manifest)
+    if opts.resume and run.exists():
+        previous = run.manifest()
+        manifest["created_at"] = previous.created_at
+        manifest["resumed_at"] = [*previous.resumed_at, tracking.now_iso()]
+    tracking.write_json(run.manifest_path, RunManifest.model_validate(manifest).model_dump(mode="json"))
 
     if device == "cpu":
         per_step = estimate_step_seconds(model, stats, batch_size * opts.grad_accum, opts.selective_loss)
@@ -400,15 +413,15 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
         )
 
     # 5. Train (resumable), save, record.
-    resume_from = get_last_checkpoint(str(opts.output / CHECKPOINTS_DIR)) if opts.resume else None
+    resume_from = get_last_checkpoint(str(run.checkpoints_dir)) if opts.resume else None
     if opts.resume and resume_from is None:
-        raise TrainingError(f"No checkpoint in {opts.output / CHECKPOINTS_DIR} to resume from.")
+        raise TrainingError(f"No checkpoint in {run.checkpoints_dir} to resume from.")
     with interrupt:
         train_out = trainer.train(resume_from_checkpoint=resume_from)
     status = "interrupted" if interrupt.requested else "completed"
     if valid_set is not None and status == "completed":
         trainer.evaluate()  # final held-out loss/accuracy, whatever the schedule did
-    adapter_dir = opts.output / ADAPTER_DIR
+    adapter_dir = run.adapter_dir
     if adapter_dir.exists():
         shutil.rmtree(adapter_dir)
     trainer.model.save_pretrained(adapter_dir)
@@ -432,9 +445,9 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
         "wall_time_s": round(wall, 1),
         "train_runtime_s": round(runtime, 1),
     }
-    tracking.write_json(opts.output / tracking.METRICS, metrics)
+    tracking.write_json(run.metrics_path, metrics)
     manifest.update(status=status, finished_at=tracking.now_iso(), adapter=str(adapter_dir))
-    tracking.write_json(opts.output / tracking.MANIFEST, manifest)
+    tracking.write_json(run.manifest_path, RunManifest.model_validate(manifest).model_dump(mode="json"))
     if status == "interrupted":
         log.warning("Stopped at step %d; continue with --resume.", trainer.state.global_step)
     return TrainResult(opts.output, adapter_dir, status, metrics)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from core.errors import DyagError
 from ingestion.records import (
     FREE_OBJECT_LIST_FIELDS,
     OBJECT_LIST_FIELDS,
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FIELD_CHARS = 200_000
 
 
-class CatalogError(ValueError):
+class CatalogError(DyagError, ValueError):
     """A catalog problem a user can fix: the message names the file, record, field and remedy."""
 
     def __init__(

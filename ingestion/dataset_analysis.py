@@ -13,8 +13,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from core.prompts import SYSTEM_PROMPT
 from ingestion.dataset_formats import DatasetError, QARow
-from ingestion.prompts import SYSTEM_PROMPT
 from ingestion.records import AppRecord
 from ingestion.splits import SPLITS, is_near_duplicate, leakage_report, question_key
 
@@ -236,7 +236,7 @@ def recommendations(a: dict[str, Any]) -> list[str]:
         out.append(f"{a['facts']['answers_missing_a_fact']} answers do not contain all their listed facts.")
     sp = a["system_prompts"]
     if sp["distinct"] > 1 or sp["matches_shared_prompt"] is False:
-        out.append("The system prompt differs from the assistant's (ingestion.prompts.SYSTEM_PROMPT): training and inference formats would not match.")
+        out.append("The system prompt differs from the assistant's (core.prompts.SYSTEM_PROMPT): training and inference formats would not match.")
     if a["n_invalid"]:
         out.append(f"{a['n_invalid']} invalid lines were skipped: fix them at the source.")
     return out or ["No problem found."]

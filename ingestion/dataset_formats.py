@@ -3,7 +3,7 @@
 Four on-disk formats are read (and written) as JSON Lines, one example per line:
 
 - ``messages``: OpenAI chat ``{"messages": [system, user, assistant], "meta": {...}}``; the user
-  turn is :func:`ingestion.prompts.user_content` (bare question, or context then question);
+  turn is :func:`core.prompts.user_content` (bare question, or context then question);
 - ``prompt_completion``: ``{"prompt": ..., "completion": ...}``, either strings or TRL's
   conversational form (``prompt`` = system+user messages, ``completion`` = the assistant message);
 - ``alpaca``: ``{"instruction", "input", "output"}`` (+ optional ``system``);
@@ -24,7 +24,8 @@ from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, Field
 
-from ingestion.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, format_context
+from core.errors import DyagError
+from core.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, format_context
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ _CHUNK_START = re.compile(r"\n\n(?=\[\d+\] )")
 _CHUNK_NUMBER = re.compile(r"^\[\d+\] ")
 
 
-class DatasetError(ValueError):
+class DatasetError(DyagError, ValueError):
     """A dataset problem a user can fix: names the file, the line (or list item) and the reason."""
 
     def __init__(self, reason: str, *, line: int | None = None, path: Path | str | None = None, errors: list[DatasetError] | None = None) -> None:
@@ -98,7 +99,7 @@ def is_refusal(answer: str) -> bool:
 
 
 def parse_user_content(content: str) -> tuple[str, list[str] | None]:
-    """Inverse of :func:`ingestion.prompts.user_content`: (question, context chunks or None)."""
+    """Inverse of :func:`core.prompts.user_content`: (question, context chunks or None)."""
     if not content.startswith(_CONTEXT_HEAD) or _QUESTION_MARK not in content:
         return content.strip(), None
     block, _, question = content[len(_CONTEXT_HEAD):].rpartition(_QUESTION_MARK)

@@ -19,10 +19,12 @@ from typing import Callable
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from core.errors import DyagError
+
 log = logging.getLogger(__name__)
 
 
-class EmbeddingModelError(RuntimeError):
+class EmbeddingModelError(DyagError, RuntimeError):
     """The embedding model cannot be loaded; the message says how to fix it."""
 
 

@@ -27,8 +27,9 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
+from core.config import Settings
+from core.errors import DyagError
 from ingestion.bm25 import BM25Index
-from ingestion.config import Settings
 from ingestion.field_store import FieldStore
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 CURRENT_FILE = "CURRENT"
 
 
-class IndexStateError(RuntimeError):
+class IndexStateError(DyagError, RuntimeError):
     """Base for index problems a user can fix."""
 
 
@@ -69,12 +70,28 @@ def current_generation_dir(index_dir: Path) -> Path | None:
     return gen if (gen / "manifest.json").is_file() else None
 
 
-def indexed_embedding_model(index_dir: Path) -> str | None:
-    """The embedding model of the live index, so queries use it unless the user forces another."""
+def live_manifest(index_dir: Path) -> IndexManifest | None:
+    """The manifest of the live index generation, or ``None`` when there is no index yet."""
     gen = current_generation_dir(index_dir)
     if gen is None:
         return None
-    return IndexManifest.model_validate_json((gen / "manifest.json").read_text()).embedding_model
+    return IndexManifest.model_validate_json((gen / "manifest.json").read_text())
+
+
+def indexed_embedding_model(index_dir: Path) -> str | None:
+    """The embedding model of the live index, so queries use it unless the user forces another."""
+    manifest = live_manifest(index_dir)
+    return manifest.embedding_model if manifest else None
+
+
+def with_index_embedding(settings: Settings) -> Settings:
+    """``settings`` querying with the embedding model that built the live index (unchanged without an index).
+
+    Every query-time entry point (CLI, web app, evaluation) calls this, so a question is embedded
+    by the model that embedded the chunks — whatever the configured default says.
+    """
+    model = indexed_embedding_model(settings.index_dir)
+    return settings.model_copy(update={"embedding_model": model}) if model else settings
 
 
 def new_generation_dir(index_dir: Path) -> tuple[int, Path]:

@@ -17,10 +17,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from core.config import Settings
 from ingestion.bm25 import BM25Index
 from ingestion.catalog import CatalogError, LoadReport, load_catalog
 from ingestion.chunking import Chunk, chunk_records
-from ingestion.config import Settings
 from ingestion.embeddings import Embedder, get_embedder
 from ingestion.field_store import FieldStore
 from ingestion.index import (

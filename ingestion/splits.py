@@ -21,8 +21,8 @@ from typing import Any, Iterable, Sequence
 
 from rapidfuzz import fuzz
 
+from core.prompts import REFUSAL
 from ingestion.dataset_formats import QARow
-from ingestion.prompts import REFUSAL
 from ingestion.text_repair import fold
 
 log = logging.getLogger(__name__)

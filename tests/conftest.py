@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.config import Settings, load_config
+from core.config import Settings, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CATALOG = ROOT / "examples" / "catalog.json"

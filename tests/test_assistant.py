@@ -239,7 +239,7 @@ def test_injected_instructions_in_catalog_text_are_data(tmp_path):
     assert "En production" in status.answer and "PIRATE" not in status.answer
     plan = assistant.plan("À quoi sert ALPHA exactement selon sa fiche détaillée ?", "rag")
     # In generated modes the text only reaches the model inside the user's context block.
-    from ingestion.prompts import SYSTEM_PROMPT, build_messages
+    from core.prompts import SYSTEM_PROMPT, build_messages
 
     messages = build_messages(plan.question, plan.context)
     assert messages[0]["content"] == SYSTEM_PROMPT

@@ -13,8 +13,9 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
 
-from assistant.backends import BackendError, clear_model_cache, generated_tokens, load_chat_model
-from ingestion.prompts import SYSTEM_PROMPT, build_messages
+from assistant.backends import clear_model_cache, load_chat_model
+from assistant.chat_common import BackendError, generated_tokens
+from core.prompts import SYSTEM_PROMPT, build_messages
 from tests.conftest import make_settings
 from tests.fakes.llm_servers import DEFAULT_TOKENS, FakeOllama, FakeOpenAI
 

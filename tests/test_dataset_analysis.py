@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from ingestion.catalog import load_catalog
 from ingestion.dataset_analysis import analyze_dataset, render_markdown
 from ingestion.dataset_formats import read_dataset
-from ingestion.datasets_cli import register
 from ingestion.synthetic import ALL_TYPE_NAMES
 
 DATA = Path(__file__).parent / "data" / "datasets"
@@ -28,8 +27,8 @@ def analysis() -> dict:
 
 @pytest.fixture(scope="module")
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
+    from cli.main import app
+
     return app
 
 

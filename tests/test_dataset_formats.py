@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.dataset_formats import FORMATS, DatasetError, QARow, parse_user_content, read_dataset, write_dataset
-from ingestion.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, user_content
+from core.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, user_content
+from ingestion.dataset_formats import (
+    FORMATS,
+    DatasetError,
+    QARow,
+    parse_user_content,
+    read_dataset,
+    write_dataset,
+)
 
 DATA = Path(__file__).parent / "data" / "datasets"
 

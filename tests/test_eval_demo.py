@@ -4,7 +4,6 @@ second run finds everything up to date; and the `dyag evaluate` / `compare` comm
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -41,7 +40,7 @@ def test_balanced_subset_is_round_robin_and_keeps_order():
 
 
 def test_evaluate_and_compare_commands(tmp_path):
-    from assistant.cli import app
+    from cli.main import app
     from ingestion.ingest import ingest_catalog
 
     workdir = tmp_path / "work"
@@ -66,6 +65,6 @@ def test_evaluate_and_compare_commands(tmp_path):
     assert (report / "report.html").is_file() and "Report:" in done.output
     # User errors are one line, exit code 2.
     bad = runner.invoke(app, ["evaluate", str(questions), "--modes", "nope", "--out", str(out), "--workdir", str(workdir)])
-    assert bad.exit_code == 2 and "unknown mode" in bad.output
+    assert bad.exit_code == 2 and "Unknown mode" in bad.output
     missing = runner.invoke(app, ["compare", str(tmp_path / "nothing"), "--out", str(report)])
     assert missing.exit_code == 2

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.prompts import SYSTEM_PROMPT
 from eval.questions import load_questions
-from ingestion.prompts import SYSTEM_PROMPT
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "examples" / "questions"
@@ -78,14 +78,14 @@ def test_duplicate_ids_are_made_unique(tmp_path):
 
 def test_generate_training_test_split_reads_directly(tmp_path):
     """The eval file written by `dyag generate-training` is a question set as is."""
-    from assistant.cli import app  # noqa: F401  (the module the subprocess runs)
+    from cli.main import app  # noqa: F401  (the module the subprocess runs)
 
     catalog = tmp_path / "catalog.json"
     from tests.conftest import small_records, write_catalog
 
     write_catalog(catalog, small_records())
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "generate-training", str(catalog), "--output", str(tmp_path / "ds"), "--formats", "eval,messages", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "cli.main", "generate-training", str(catalog), "--output", str(tmp_path / "ds"), "--formats", "eval,messages", "--workdir", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
@@ -136,7 +136,7 @@ def test_shipped_test_split_is_the_generated_one(tmp_path):
     from eval.questions import balanced_subset
 
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "generate-training", str(ROOT / "examples" / "catalog.json"), "--seed", "0",
+        [sys.executable, "-m", "cli.main", "generate-training", str(ROOT / "examples" / "catalog.json"), "--seed", "0",
          "--output", str(tmp_path / "ds"), "--formats", "eval", "--workdir", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT,
     )

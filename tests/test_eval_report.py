@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eval.report import write_report
-from eval.runner import META, RESULTS
+from eval.results import META, RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"

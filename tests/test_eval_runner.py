@@ -4,12 +4,12 @@ and one short run of the real packaged Gemma through llama.cpp."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from eval.questions import EvalQuestion
-from eval.runner import META, RESULTS, RETRIEVAL, evaluate, read_results
+from eval.results import META, RESULTS, RETRIEVAL, read_results
+from eval.runner import evaluate
 from eval.summary import write_summary
 from tests.conftest import make_settings, small_records, write_catalog
 
@@ -122,7 +122,7 @@ def test_real_gemma_rag_and_base(small_assistant, tmp_path):
     # Question-major order: both modes on the first question, then on the second.
     assert [(r["id"], r["mode"], r["mode_used"]) for r in rows] == [
         ("status", "rag", "rag"), ("status", "base", "base"), ("contact", "rag", "rag"), ("contact", "base", "base")]
-    assert all(r["generated_tokens"] > 0 and r["latency_ms"] > 0 and "error" not in r for r in rows)
+    assert all(r["generated_tokens"] > 0 and r["latency_ms"] > 0 and not r["error"] for r in rows)
     assert all(r["sources"] for r in rows if r["mode"] == "rag") and not any(r["sources"] for r in rows if r["mode"] == "base")
     summary = write_summary(out)
     assert summary["by_mode"]["rag"]["tokens_per_s"] > 0

@@ -29,6 +29,7 @@ from finetune.chat_format import render_prompt
 from finetune.data import IGNORE_INDEX, tokenize_example
 from finetune.demo_data import catalog_qa, write_jsonl
 from finetune.query import generate_ids, load_run
+from finetune.runs import Run
 from finetune.train import TrainOptions, train
 
 pytestmark = pytest.mark.slow
@@ -92,7 +93,7 @@ def test_finetuning_gemma270m_improves_held_out_answers(tmp_path: Path) -> None:
         TrainOptions(dataset=write_jsonl(train_rows, tmp_path / "train.jsonl"), output=run, base_model="gemma3-270m", quick=True, lr=3e-4, show_progress=False),
         models_dir,
     )
-    loaded = load_run(run, models_dir)
+    loaded = load_run(Run(run), models_dir)
     after = score(loaded.model, loaded.tokenizer, test_rows)
 
     report = {

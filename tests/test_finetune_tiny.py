@@ -17,9 +17,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from finetune.chat_format import CHATML_TEMPLATE, GEMMA_TEMPLATE, render_prompt, split_example, stop_token_ids
+from core.prompts import SYSTEM_PROMPT, build_messages
+from finetune.chat_format import (
+    CHATML_TEMPLATE,
+    GEMMA_TEMPLATE,
+    render_prompt,
+    split_example,
+    stop_token_ids,
+)
 from finetune.data import IGNORE_INDEX, load_tokenized
-from ingestion.prompts import SYSTEM_PROMPT, build_messages
+from finetune.runs import Run
 
 # The llama.cpp converter is extracted once from the ~77 MB llama-cpp-python sdist: cache it across runs.
 TOOLS_DIR = Path(os.environ.get("DYAG_TEST_CACHE", Path.home() / ".cache" / "dyag-tests")) / "tools"
@@ -60,7 +67,13 @@ def train_sentencepiece(folder: Path) -> None:
 
 def build_tiny_model(folder: Path, arch: str) -> Path:
     """A saved tiny ``Gemma3ForCausalLM`` or ``Qwen2ForCausalLM`` with tokenizer and chat template."""
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, GemmaTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from transformers import (
+        Gemma3ForCausalLM,
+        Gemma3TextConfig,
+        GemmaTokenizer,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+    )
 
     folder.mkdir(parents=True)
     train_sentencepiece(folder)
@@ -144,7 +157,7 @@ def test_training_writes_adapter_manifest_and_metrics(trained: Path) -> None:
 
 def test_resume_continues_from_the_last_checkpoint(trained: Path, data_files: tuple[Path, Path], tiny: Path, tmp_path: Path) -> None:
     """Copy a finished run, ask for 2 more epochs with --resume: it restarts at step 6, not 0."""
-    from finetune.train import TrainOptions, TrainingError, train
+    from finetune.train import TrainingError, TrainOptions, train
 
     run = tmp_path / "tiny"
     shutil.copytree(trained, run)
@@ -161,7 +174,7 @@ def test_resume_continues_from_the_last_checkpoint(trained: Path, data_files: tu
 def merged(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from finetune.merge import merge_run
 
-    return merge_run(trained, tmp_path_factory.mktemp("models"))
+    return merge_run(Run(trained), tmp_path_factory.mktemp("models"))
 
 
 def test_merged_model_equals_base_plus_adapter(trained: Path, merged: Path) -> None:
@@ -169,7 +182,7 @@ def test_merged_model_equals_base_plus_adapter(trained: Path, merged: Path) -> N
 
     from finetune.query import load_run
 
-    loaded = load_run(trained, trained.parent)
+    loaded = load_run(Run(trained), trained.parent)
     ids = loaded.tokenizer(render_prompt(build_messages("Quel est le statut de ADES ?"), loaded.tokenizer), add_special_tokens=False, return_tensors="pt")["input_ids"]
     plain = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).eval()
     with torch.no_grad():
@@ -187,7 +200,7 @@ def test_gguf_export_gives_the_same_greedy_tokens(trained: Path, merged: Path) -
 
     from finetune.export import export_gguf
 
-    gguf = export_gguf(trained, trained.parent, tools_dir=TOOLS_DIR, quant="f32")
+    gguf = export_gguf(Run(trained), trained.parent, tools_dir=TOOLS_DIR, quant="f32")
     tokenizer = AutoTokenizer.from_pretrained(merged)
     model = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).eval()
     stops = stop_token_ids(tokenizer)

@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.prompts import SYSTEM_PROMPT, build_messages
 from finetune import tracking
 from finetune.base_models import BaseModelError, resolve_model
-from finetune.chat_format import GEMMA_TEMPLATE, ollama_template, split_example, turn_end
+from finetune.chat_format import (
+    GEMMA_TEMPLATE,
+    ollama_template,
+    split_example,
+    turn_end,
+)
 from finetune.data import DatasetFileError, read_messages
 from finetune.registry import MODELS, estimate_memory_gb, get_entry, qlora_applies
-from ingestion.prompts import SYSTEM_PROMPT, build_messages
+from finetune.runs import list_runs
 
 
 class _TemplateOnly:
@@ -127,19 +133,16 @@ def test_runs_table(tmp_path: Path) -> None:
     })
     tracking.write_json(run / "metrics.json", {"final": {"train_loss": 0.5, "eval_loss": 0.7, "eval_mean_token_accuracy": 0.8, "epochs_done": 2.4, "steps_done": 30}, "wall_time_s": 120.0})
     tracking.write_json(run / "eval_scores.json", {"exact_match": 0.61})
-    rows = [tracking.run_row(r) for r in tracking.list_runs(tmp_path / "runs")]
+    rows = [tracking.run_row(r) for r in list_runs(tmp_path / "runs")]
     table = tracking.runs_markdown(rows)
     assert "| a | gemma3-270m | train.jsonl | 50 | 2.400 | 30 | 16/32 | 0.500 | 0.700 | 0.800 | exact_match=0.610 |" in table
 
 
 def test_cli_lists_models_and_runs(tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
-    from finetune.cli import register
+    from cli.main import app
 
-    app = typer.Typer()
-    register(app)
     result = CliRunner().invoke(app, ["models", "--workdir", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "gemma3-270m" in result.output and "HF_TOKEN" in result.output
     result = CliRunner().invoke(app, ["runs", "--workdir", str(tmp_path)])

@@ -14,7 +14,12 @@ import pytest
 
 from ingestion.catalog import CatalogError
 from ingestion.embeddings import get_embedder
-from ingestion.index import CatalogIndex, EmbeddingMismatchError, IndexNotFoundError, current_generation_dir
+from ingestion.index import (
+    CatalogIndex,
+    EmbeddingMismatchError,
+    IndexNotFoundError,
+    current_generation_dir,
+)
 from ingestion.ingest import ingest_catalog
 from tests.conftest import DATA, make_settings, small_records, write_catalog
 
@@ -171,7 +176,7 @@ def test_cli_errors_are_one_clear_line(tmp_path):
     env_workdir = str(tmp_path / "w")
     for name, needle in [("missing_nom.json", "record #1"), ("duplicate_ids.json", "duplicate id"), ("not_json.json", "not valid JSON")]:
         proc = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ingest", str(DATA / name), "--workdir", env_workdir],
+            [sys.executable, "-m", "cli.main", "ingest", str(DATA / name), "--workdir", env_workdir],
             capture_output=True, text=True, timeout=120,
         )
         assert proc.returncode == 2, proc.stderr
@@ -181,7 +186,7 @@ def test_cli_errors_are_one_clear_line(tmp_path):
 
 def test_cli_skip_invalid_reports_rejected(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", str(DATA / "missing_nom.json"), "--skip-invalid", "--workdir", str(tmp_path / "w")],
+        [sys.executable, "-m", "cli.main", "ingest", str(DATA / "missing_nom.json"), "--skip-invalid", "--workdir", str(tmp_path / "w")],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
@@ -191,7 +196,7 @@ def test_cli_skip_invalid_reports_rejected(tmp_path):
 
 def test_cli_inspect_json(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "inspect", str(DATA / "mixed_types.json"), "--format", "json"],
+        [sys.executable, "-m", "cli.main", "inspect", str(DATA / "mixed_types.json"), "--format", "json"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -204,7 +209,7 @@ def test_cli_inspect_json(tmp_path):
 def test_cli_ingest_then_search_shows_scores(tmp_path):
     catalog = write_catalog(tmp_path / "c.json", small_records())
     workdir = str(tmp_path / "w")
-    run = lambda *args: subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, timeout=300)  # noqa: E731
+    run = lambda *args: subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=300)  # noqa: E731
     ingested = run("ingest", str(catalog), "--workdir", workdir)
     assert ingested.returncode == 0, ingested.stderr
     assert re.search(r"\d+ / 0 / 0 / 0", ingested.stdout) and "Applications" in ingested.stdout

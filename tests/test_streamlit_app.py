@@ -13,14 +13,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from assistant.ui.feedback import load_feedback
-from assistant.ui.state import app_settings, parse_app_args
-from ingestion.config import Settings
+from core.config import Settings
 from tests.conftest import EXAMPLE_CATALOG, ROOT, make_settings, write_catalog
+from ui.feedback import load_feedback
+from ui.state import app_settings, parse_app_args
 
 APP = ROOT / "streamlit_app.py"
-CATALOG_PAGE = "assistant/ui/catalog_page.py"
-EVAL_PAGE = "assistant/ui/eval_page.py"
+CATALOG_PAGE = "ui/catalog_page.py"
+EVAL_PAGE = "ui/eval_page.py"
 # A slice of the example catalog with distinct statuses, domains and scopes: cheap to embed.
 UI_APP_IDS = ("1001", "1002", "1007", "1011", "1028")
 # The first run loads the embedding model; later runs are fast.
@@ -262,16 +262,12 @@ def test_workdir_comes_from_the_script_args_then_the_environment(monkeypatch: py
 
 
 def test_dyag_app_starts_streamlit_on_localhost(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import typer
-
-    from assistant import ui_cli
+    from cli import webapp
+    from cli.main import app
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(ui_cli.subprocess, "call", lambda command: calls.append(command) or 0)
-    cli = typer.Typer()
-    ui_cli.register(cli)
-    cli.command("noop")(lambda: None)  # Typer runs a lone command without its name
-    result = CliRunner().invoke(cli, ["app", "--workdir", str(tmp_path), "--port", "8599"])
+    monkeypatch.setattr(webapp.subprocess, "call", lambda command: calls.append(command) or 0)
+    result = CliRunner().invoke(app, ["app", "--workdir", str(tmp_path), "--port", "8599"])
     assert result.exit_code == 0, result.output
     command = calls[0]
     assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == APP

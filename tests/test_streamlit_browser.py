@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,8 +21,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from assistant.ui_cli import streamlit_command
-from ingestion.config import Settings
+from cli.webapp import streamlit_command
+from core.config import Settings
 from tests.conftest import ROOT
 from tests.test_streamlit_app import APP, ui_index  # noqa: F401  (the fixture, shared)
 

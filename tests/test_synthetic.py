@@ -10,20 +10,26 @@ from pathlib import Path
 import pytest
 from rapidfuzz import fuzz
 
+from core.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, refusal_for_app
+from ingestion.aggregate_types import AGGREGATE_TYPES
 from ingestion.catalog import load_catalog
 from ingestion.dataset_formats import QARow, to_messages
-from ingestion.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, refusal_for_app
+from ingestion.facts import first_sentence
+from ingestion.invented_names import invent_app_names
+from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
-from ingestion.splits import SPLITS, answer_key, is_near_duplicate, parse_ratios, question_key
+from ingestion.splits import (
+    SPLITS,
+    answer_key,
+    is_near_duplicate,
+    parse_ratios,
+    question_key,
+)
 from ingestion.synthetic import (
-    AGGREGATE_TYPES,
     ALL_TYPE_NAMES,
     OUT_OF_CATALOG,
-    QUESTION_TYPES,
     GenerationConfig,
-    first_sentence,
     generate_dataset,
-    invent_app_names,
 )
 from ingestion.text_repair import fold
 

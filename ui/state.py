@@ -2,7 +2,7 @@
 
 The app is started as ``streamlit run streamlit_app.py -- --workdir DIR`` (what ``dyag app``
 runs). The workdir comes from ``--workdir``, else ``DYAG_WORKDIR``, else ``.dyag`` — the usual
-:func:`~ingestion.config.load_config` layers, with the script arguments as the top layer.
+:func:`~core.config.load_config` layers, with the script arguments as the top layer.
 
 The :class:`~assistant.answering.Assistant` (index, embedding model, generators) and the catalog
 records are cached with ``st.cache_resource``: loaded once per server process and shared by every
@@ -20,8 +20,8 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.answering import Assistant
-from ingestion.config import Settings, load_config
-from ingestion.index import CatalogIndex, IndexNotFoundError, IndexManifest, current_generation_dir
+from core.config import Settings, load_config
+from ingestion.index import CatalogIndex, IndexNotFoundError, current_generation_dir, with_index_embedding
 from ingestion.records import AppRecord
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,7 @@ def parse_app_args(argv: list[str]) -> dict[str, Path | None]:
 def app_settings(argv: list[str] | None = None) -> Settings:
     """The settings of this server process, querying with the embedding model that built the index."""
     args = parse_app_args(sys.argv[1:] if argv is None else argv)
-    settings = load_config(config_file=args.pop("config"), overrides=args)
-    gen = current_generation_dir(settings.index_dir)
-    if gen is not None:
-        settings.embedding_model = IndexManifest.model_validate_json((gen / "manifest.json").read_text()).embedding_model
-    return settings
+    return with_index_embedding(load_config(config_file=args.pop("config"), overrides=args))
 
 
 def ingest_command(settings: Settings) -> str:

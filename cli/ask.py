@@ -9,22 +9,26 @@ from typing import Annotated
 import typer
 from rich.panel import Panel
 
-from ingestion.cli_common import ConfigOption, UserError, WorkdirOption, console, friendly_errors, settings_from
-
-ModeOption = Annotated[str, typer.Option("--mode", "-m", help="auto (default), rag, finetuned, hybrid or base.")]
-RunOption = Annotated[Path | None, typer.Option("--run", help="Fine-tuning run whose model serves the finetuned/hybrid modes.")]
-BackendOption = Annotated[str | None, typer.Option("--backend", help="llamacpp (default), transformers, ollama or openai.")]
-ModelOption = Annotated[str | None, typer.Option("--model", help="Generator: registry name, folder, GGUF file, or served model name.")]
+from cli.console import console
+from cli.options import (
+    BackendOption,
+    ConfigOption,
+    ModelOption,
+    ModeOption,
+    RunOption,
+    WorkdirOption,
+    query_settings,
+)
+from finetune.runs import Run
 
 
 def _assistant(workdir: Path | None, config: Path | None, run: Path | None, backend: str | None, model: str | None):  # type: ignore[no-untyped-def]
     from assistant.answering import Assistant
-    from ingestion.index import indexed_embedding_model
 
-    settings = settings_from(config, workdir=workdir, run=run, backend=backend, generator_model=model)
-    settings.embedding_model = indexed_embedding_model(settings.index_dir) or settings.embedding_model
-    if settings.run is not None and not settings.run.exists():
-        raise UserError(f"Run {settings.run} does not exist. List runs with: dyag runs")
+    settings = query_settings(config, require_index=False, workdir=workdir, backend=backend, generator_model=model)
+    if run is not None:
+        # A run name (under <workdir>/runs) or a folder; the settings then hold its folder.
+        settings = settings.model_copy(update={"run": Run.find(run, settings.runs_dir).path.resolve()})
     return Assistant(settings)
 
 
@@ -49,7 +53,6 @@ def _print_streamed(events) -> None:  # type: ignore[no-untyped-def]
             _print_sources(event)
 
 
-@friendly_errors
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in French.")],
     mode: ModeOption = "auto",
@@ -68,7 +71,6 @@ def ask(
     _print_streamed(assistant.stream(question, mode))
 
 
-@friendly_errors
 def chat(
     mode: ModeOption = "auto",
     run: RunOption = None,
@@ -94,7 +96,6 @@ def chat(
         _print_streamed(assistant.stream(question, mode, conversation))
 
 
-@friendly_errors
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind. Default 127.0.0.1 (this machine only).")] = None,
     port: Annotated[int | None, typer.Option(help="Port. Default 8765.")] = None,
@@ -117,9 +118,3 @@ def serve(
         console.print(f"[yellow]Warning:[/] listening on {bind_host}: other machines can query the catalog.")
     console.print(f"Dyag API on http://{bind_host}:{bind_port} (POST /ask, POST /v1/chat/completions)")
     uvicorn.run(create_app(assistant), host=bind_host, port=bind_port, log_level="warning")
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(ask)
-    app.command()(chat)
-    app.command()(serve)

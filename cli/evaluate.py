@@ -7,34 +7,29 @@ from pathlib import Path
 from typing import Annotated, Any, Callable
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from ingestion.cli_common import ConfigOption, UserError, WorkdirOption, console, friendly_errors, settings_from
+from cli.console import console
+from cli.options import (
+    BackendOption,
+    ConfigOption,
+    RunOption,
+    WorkdirOption,
+    query_settings,
+    settings_from,
+)
+from core.choices import MODE_NAMES, get_mode, parse_modes
+from finetune.runs import Run
 
-ALL_MODES = "auto,rag,finetuned,hybrid,base"
-
-
-def _modes(value: str) -> list[str]:
-    from assistant.answering import MODES
-
-    modes = [m.strip() for m in value.split(",") if m.strip()]
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise UserError(f"--modes: unknown mode(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(MODES)}.")
-    return modes
-
-
-def _index_settings(config: Path | None, **overrides: Any):  # type: ignore[no-untyped-def]
-    """Settings whose embedding model is the one that built the live index (as `dyag ask` does)."""
-    from ingestion.index import IndexManifest, current_generation_dir
-
-    settings = settings_from(config, **overrides)
-    gen = current_generation_dir(settings.index_dir)
-    if gen is None:
-        raise UserError(f"No index in {settings.index_dir}: run `dyag ingest CATALOG` first (or `dyag demo`).")
-    settings.embedding_model = IndexManifest.model_validate_json((gen / "manifest.json").read_text()).embedding_model
-    return settings
+ALL_MODES = ",".join(MODE_NAMES)
 
 
 def _progress_bar() -> tuple[Progress, Callable[[int], Callable[[int, int, str], None]]]:
@@ -78,13 +73,13 @@ def evaluate(
     questions: Annotated[list[Path], typer.Argument(help="Question sets (JSONL): eval {question, expected_answer, …}, prompt/completion, chat messages, Alpaca.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder (results.jsonl, summary.json). Re-run to resume.")],
     modes: Annotated[str, typer.Option("--modes", help=f"Comma-separated modes among {ALL_MODES}.")] = "auto,rag,finetuned,hybrid",
-    run: Annotated[Path | None, typer.Option("--run", help="Fine-tuning run (runs/NAME) for the finetuned and hybrid modes.")] = None,
+    run: RunOption = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many questions per set, balanced over categories.")] = None,
     max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1, help="Generation budget per answer.")] = None,
     k: Annotated[int, typer.Option("--k", min=1, help="k of recall@k.")] = 5,
     judge: Annotated[bool, typer.Option("--judge", help="Also score with an LLM judge: the configured backend's base model (off by default).")] = False,
     no_semantic: Annotated[bool, typer.Option("--no-semantic", help="Skip the embedding-based semantic similarity.")] = False,
-    backend: Annotated[str | None, typer.Option("--backend", help="llamacpp (default), transformers, ollama or openai.")] = None,
+    backend: BackendOption = None,
     workdir: WorkdirOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -94,10 +89,10 @@ def evaluate(
     from eval.runner import evaluate as run_evaluation
     from eval.summary import write_summary
 
-    chosen = _modes(modes)
-    if run is not None and not run.exists():
-        raise UserError(f"Run {run} does not exist. List runs with: dyag runs")
-    settings = _index_settings(config, workdir=workdir, run=run.resolve() if run else None, max_new_tokens=max_new_tokens, backend=backend)
+    chosen = parse_modes(modes)
+    settings = query_settings(config, workdir=workdir, max_new_tokens=max_new_tokens, backend=backend)
+    if run is not None:
+        settings = settings.model_copy(update={"run": Run.find(run, settings.runs_dir).path.resolve()})
     sets: dict[str, Path] = {}
     loaded = []
     for path in questions:
@@ -119,22 +114,18 @@ def evaluate(
         )
     summary = write_summary(out)
     if settings.run is not None:
-        _record_on_run(settings.run, summary)
+        _record_on_run(Run(settings.run), summary)
     for mode, reason in outcome.skipped_modes.items():
         console.print(f"[yellow]Mode {mode} skipped:[/] {reason}")
     console.print(_mode_table(summary, f"{len(loaded)} questions — {outcome.answered} answered now, {outcome.already_done} resumed"))
     console.print(f"Results: {out / 'results.jsonl'}\nSummary: {out / 'summary.json'}\nReport: [bold]dyag compare {out} --out {out / 'report'}[/]")
 
 
-def _record_on_run(run: Path, summary: dict[str, Any]) -> None:
+def _record_on_run(run: Run, summary: dict[str, Any]) -> None:
     """Flat scores in the run's eval_scores.json, which `dyag runs` shows beside the losses."""
-    from finetune.tracking import EVAL_SCORES
-
-    scores = {f"{mode}_accuracy": s["accuracy"] for mode, s in summary["by_mode"].items() if mode in ("finetuned", "hybrid")}
-    if scores and run.is_dir():
-        path = run / EVAL_SCORES
-        previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        path.write_text(json.dumps({**previous, **scores}, indent=2), encoding="utf-8")
+    scores = {f"{mode}_accuracy": s["accuracy"] for mode, s in summary["by_mode"].items() if get_mode(mode).finetuned}
+    if scores and run.path.is_dir():
+        run.eval_scores_path.write_text(json.dumps({**run.eval_scores(), **scores}, indent=2), encoding="utf-8")
 
 
 def compare(
@@ -167,9 +158,9 @@ def demo(
     from eval.demo import EDGE_CASES, EXAMPLE_CATALOG, Demo, DemoOptions
 
     settings = settings_from(config, workdir=workdir)
-    chosen = tuple(_modes(modes))
+    chosen = tuple(parse_modes(modes))
     if skip_finetune:
-        chosen = tuple(m for m in chosen if m not in ("finetuned", "hybrid"))
+        chosen = tuple(m for m in chosen if not get_mode(m).finetuned)
     catalog = catalog or EXAMPLE_CATALOG
     options = DemoOptions(
         catalog=catalog, edge_cases=EDGE_CASES if catalog.resolve() == EXAMPLE_CATALOG.resolve() else None,
@@ -190,8 +181,6 @@ def demo(
     console.rule(f"Dyag demo on {catalog} (workdir {settings.workdir})")
     try:
         result = Demo(settings, options, step, eval_progress).run()
-    except RuntimeError as exc:
-        raise UserError(str(exc)) from None
     finally:
         progress.stop()
     console.rule("Result")
@@ -205,10 +194,3 @@ def demo(
     durations = ", ".join(f"{k} {v:.0f} s" for k, v in result.timings.items())
     console.print(f"Durations: {durations}")
     console.print(f"Report: [bold]{result.report_html}[/] (Markdown: {result.report_md})")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``evaluate``, ``compare`` and ``demo`` to the ``dyag`` CLI."""
-    app.command()(friendly_errors(evaluate))
-    app.command()(friendly_errors(compare))
-    app.command()(friendly_errors(demo))

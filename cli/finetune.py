@@ -1,44 +1,18 @@
-"""``dyag models``, ``finetune``, ``runs``, ``query-finetuned``, ``merge`` and ``export``."""
+"""``dyag models``, ``finetune``, ``runs``, ``query-finetuned``, ``merge`` and ``export``: the fine-tuning commands."""
 
 from __future__ import annotations
 
-import functools
-import logging
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ingestion.cli_common import ConfigOption, UserError, WorkdirOption, console, err_console, friendly_errors, settings_from
-
-RunOption = Annotated[Path, typer.Option("--run", help="Run folder (runs/NAME), or a run name under <workdir>/runs.")]
-
-
-def _finetune_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Present the fine-tuning package's own user-facing errors like every other Dyag error."""
-    from finetune.base_models import BaseModelError
-    from finetune.data import DatasetFileError
-    from finetune.export import ExportError
-    from finetune.query import RunError
-    from finetune.train import TrainingError
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (BaseModelError, DatasetFileError, ExportError, RunError, TrainingError) as exc:
-            raise UserError(str(exc)) from None
-
-    return friendly_errors(wrapper)
-
-
-def _run_dir(run: Path, runs_dir: Path) -> Path:
-    if run.is_dir():
-        return run
-    if (runs_dir / run).is_dir():
-        return runs_dir / run
-    raise UserError(f"No run at {run} nor {runs_dir / run}; `dyag runs` lists them.")
+from cli.console import console, err_console
+from cli.options import ConfigOption, RequiredRunOption, WorkdirOption, settings_from
+from core.errors import DyagError
+from finetune.registry import DEFAULT_MODEL
+from finetune.runs import Run
 
 
 def models(workdir: WorkdirOption = None, config: ConfigOption = None) -> None:
@@ -76,7 +50,7 @@ def finetune(
     dataset: Annotated[Path, typer.Option("--dataset", help="Training chat JSONL ({\"messages\": [...]} per line).")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Run folder. Default: <workdir>/runs/<model>-<dataset>.")] = None,
     valid: Annotated[Path | None, typer.Option("--valid", help="Validation JSONL: eval loss and token accuracy each epoch, early stopping.")] = None,
-    base_model: Annotated[str, typer.Option("--base-model", help="Registry name (dyag models), HF id or local folder.")] = "gemma3-270m",
+    base_model: Annotated[str, typer.Option("--base-model", help="Registry name (dyag models), HF id or local folder.")] = DEFAULT_MODEL,
     epochs: Annotated[float, typer.Option(help="Passes over the training data.")] = 3.0,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Stop after this many optimizer steps (overrides --epochs).")] = -1,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (linear decay, 5% warm-up).")] = 2e-4,
@@ -94,14 +68,12 @@ def finetune(
     full_logits: Annotated[bool, typer.Option("--full-logits", help="Plain TRL loss over all positions (slower; for comparison).")] = False,
     workdir: WorkdirOption = None,
     config: ConfigOption = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Fine-tune a base model with LoRA (QLoRA on CUDA for >= 1B) on chat JSONL; Ctrl-C saves a checkpoint."""
     from finetune.train import TrainOptions, train
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if qlora not in ("auto", "on", "off"):
-        raise UserError("--qlora must be auto, on or off.")
+        raise DyagError("--qlora must be auto, on or off.")
     settings = settings_from(config, workdir=workdir)
     model_label = Path(base_model).name if Path(base_model).is_dir() else base_model.replace("/", "_").replace(":", "-")
     name = f"{model_label}-{dataset.stem}"
@@ -135,23 +107,24 @@ def runs(
     config: ConfigOption = None,
 ) -> None:
     """The experiment table across runs: model, data, LoRA r/α, losses, token accuracy, eval scores, duration."""
-    from finetune.tracking import list_runs, run_row, runs_markdown, runs_rich_table
+    from finetune.runs import list_runs
+    from finetune.tracking import run_row, runs_markdown, runs_rich_table
 
     settings = settings_from(config, workdir=workdir)
     rows = [run_row(run) for run in list_runs(settings.runs_dir)]
     if not rows:
-        raise UserError(f"No runs under {settings.runs_dir}; start one with `dyag finetune`.")
+        raise DyagError(f"No runs under {settings.runs_dir}; start one with `dyag finetune`.")
     if fmt == "markdown":
         typer.echo(runs_markdown(rows))
     elif fmt == "table":
         console.print(runs_rich_table(rows))
     else:
-        raise UserError("--format must be table or markdown.")
+        raise DyagError("--format must be table or markdown.")
 
 
 def query_finetuned(
     question: Annotated[str, typer.Argument(help="The question, in French.")],
-    run: RunOption,
+    run: RequiredRunOption,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 96,
     merged: Annotated[bool, typer.Option("--merged", help="Use the merged model (dyag merge) instead of base + adapter.")] = False,
     workdir: WorkdirOption = None,
@@ -161,20 +134,20 @@ def query_finetuned(
     from finetune.query import answer, load_run
 
     settings = settings_from(config, workdir=workdir)
-    loaded = load_run(_run_dir(run, settings.runs_dir), settings.models_dir, merged=merged)
+    loaded = load_run(Run.find(run, settings.runs_dir), settings.models_dir, merged=merged)
     console.print(answer(loaded, question, max_new_tokens=max_new_tokens), highlight=False, markup=False)
 
 
-def merge(run: RunOption, workdir: WorkdirOption = None, config: ConfigOption = None) -> None:
+def merge(run: RequiredRunOption, workdir: WorkdirOption = None, config: ConfigOption = None) -> None:
     """Merge the run's LoRA adapter into the base weights: runs/NAME/merged (safetensors)."""
     from finetune.merge import merge_run
 
     settings = settings_from(config, workdir=workdir)
-    console.print(f"Merged model: {merge_run(_run_dir(run, settings.runs_dir), settings.models_dir)}")
+    console.print(f"Merged model: {merge_run(Run.find(run, settings.runs_dir), settings.models_dir)}")
 
 
 def export(
-    run: RunOption,
+    run: RequiredRunOption,
     fmt: Annotated[str, typer.Option("--format", help="gguf or ollama (GGUF + Modelfile).")] = "ollama",
     quant: Annotated[str, typer.Option("--quant", help="q8_0 (default), q4_k_m, f16, bf16 or f32.")] = "q8_0",
     name: Annotated[str | None, typer.Option("--name", help="Ollama model name. Default: dyag-<run>.")] = None,
@@ -186,26 +159,16 @@ def export(
     from finetune.export import export_gguf, export_ollama
 
     settings = settings_from(config, workdir=workdir)
-    run_dir = _run_dir(run, settings.runs_dir)
+    found = Run.find(run, settings.runs_dir)
     tools = settings.workdir / "tools"
     if fmt == "gguf":
-        console.print(f"GGUF: {export_gguf(run_dir, settings.models_dir, tools, quant, sdist)}")
+        console.print(f"GGUF: {export_gguf(found, settings.models_dir, tools, quant, sdist)}")
         return
     if fmt != "ollama":
-        raise UserError("--format must be gguf or ollama.")
-    result = export_ollama(run_dir, settings.models_dir, tools, quant, sdist, name)
+        raise DyagError("--format must be gguf or ollama.")
+    result = export_ollama(found, settings.models_dir, tools, quant, sdist, name)
     console.print(f"GGUF: {result.gguf}\nModelfile: {result.modelfile}\n\nImport it into Ollama with:\n  [bold]{result.command}[/]")
     if result.adapter_command:
         console.print(f"\nUnmerged variant (base GGUF + LoRA ADAPTER):\n  [bold]{result.adapter_command}[/]")
     for note in result.notes:
         console.print(f"[dim]{note}[/]")
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(friendly_errors(models))
-    app.command()(_finetune_errors(finetune))
-    app.command()(_finetune_errors(runs))
-    app.command("query-finetuned")(_finetune_errors(query_finetuned))
-    app.command()(_finetune_errors(merge))
-    app.command()(_finetune_errors(export))
-

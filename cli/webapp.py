@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
-from ingestion.cli_common import ConfigOption, UserError, WorkdirOption, console, friendly_errors, settings_from
+from cli.console import console
+from cli.options import ConfigOption, RunOption, WorkdirOption, settings_from
+from core.errors import DyagError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +24,7 @@ def app_script() -> Path:
     """``streamlit_app.py``: installed as a top-level module beside the packages (see pyproject)."""
     spec = importlib.util.find_spec("streamlit_app")
     if spec is None or spec.origin is None:
-        raise UserError("streamlit_app.py is not installed; reinstall Dyag with: pip install -e '.[app]'")
+        raise DyagError("streamlit_app.py is not installed; reinstall Dyag with: pip install -e '.[app]'")
     return Path(spec.origin)
 
 
@@ -46,17 +48,16 @@ def streamlit_command(script: Path, host: str, port: int, workdir: Path, config:
     return command
 
 
-@friendly_errors
 def app(
     host: Annotated[str, typer.Option(help="Interface to bind. Default 127.0.0.1 (this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8501,
-    run: Annotated[Path | None, typer.Option("--run", help="Fine-tuning run whose model serves the finetuned/hybrid modes.")] = None,
+    run: RunOption = None,
     workdir: WorkdirOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Web app for staff: chat with sources, mode comparison, the catalog, the evaluation dashboard."""
     if importlib.util.find_spec("streamlit") is None:
-        raise UserError("Streamlit is not installed: pip install -e '.[app]'")
+        raise DyagError("Streamlit is not installed: pip install -e '.[app]'")
     settings = settings_from(config, workdir=workdir, run=run)
     if host not in LOCAL_HOSTS:
         console.print(f"[yellow]Warning:[/] listening on {host}: other machines can reach the app and query the catalog.")
@@ -69,7 +70,3 @@ def app(
         # Streamlit got the same Ctrl-C and stops on its own.
         code = 0
     raise typer.Exit(code)
-
-
-def register(cli: typer.Typer) -> None:
-    cli.command()(app)

@@ -1,4 +1,4 @@
-"""``dyag ingest`` and ``dyag inspect``."""
+"""``dyag inspect``, ``dyag ingest`` and ``dyag search``: look at a catalog, index it, query the index."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from ingestion.cli_common import (
+from cli.console import console, err_console
+from cli.options import (
     ChromaUrlOption,
     ConfigOption,
     EmbeddingOption,
     WorkdirOption,
-    console,
-    err_console,
-    friendly_errors,
+    query_settings,
     settings_from,
 )
 
@@ -27,7 +32,6 @@ SkipInvalidOption = Annotated[
 ]
 
 
-@friendly_errors
 def ingest(
     catalog: CatalogArg,
     workdir: WorkdirOption = None,
@@ -68,7 +72,6 @@ def ingest(
     console.print(table)
 
 
-@friendly_errors
 def inspect(
     catalog: CatalogArg,
     format: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
@@ -118,6 +121,27 @@ def inspect(
         err_console.print(f"[yellow]Rejected[/] {rejected}", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(ingest)
-    app.command()(inspect)
+def search(
+    question: Annotated[str, typer.Argument(help="A question or keywords, in French.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Chunks to show.")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    workdir: WorkdirOption = None,
+    config: ConfigOption = None,
+    embedding_model: EmbeddingOption = None,
+    chroma_url: ChromaUrlOption = None,
+) -> None:
+    """Show the retrieved chunks with their dense, BM25 and fused scores (the debugging view of retrieval)."""
+    from assistant.retrieval import HybridRetriever
+
+    settings = query_settings(config, require_index=False, workdir=workdir, embedding_model=embedding_model, chroma_url=chroma_url)
+    result = HybridRetriever(settings).retrieve(question, k=k, mode=mode)
+    linked = ", ".join(f"{e.name} ({e.app_id}, {'exact' if e.exact else f'fuzzy {e.score:.0f}'})" for e in result.entities)
+    console.print(f"Linked applications: {linked or 'none'} — relevant: {'yes' if result.relevant else '[red]no[/]'}")
+    table = Table(show_lines=True)
+    for col in ("#", "chunk", "dense", "BM25", "fused", "text"):
+        table.add_column(col)
+    for i, s in enumerate(result.chunks, 1):
+        fmt = lambda v, r: "–" if v is None else f"{v:.3f} (#{r})"  # noqa: E731
+        text = s.chunk.text if len(s.chunk.text) < 400 else s.chunk.text[:400] + "…"
+        table.add_row(str(i), s.chunk.id, fmt(s.dense, s.dense_rank), fmt(s.bm25, s.bm25_rank), f"{s.fused:.4f}", text)
+    console.print(table)

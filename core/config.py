@@ -14,17 +14,20 @@ Only :func:`load_config` reads files and the environment; every other module rec
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import tomllib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.choices import BACKEND_NAMES, backends_help
+from core.errors import DyagError
 
 ENV_PREFIX = "DYAG_"
 DEFAULT_CONFIG_FILE = "dyag.toml"
 
 
-class ConfigError(ValueError):
+class ConfigError(DyagError):
     """A configuration value is invalid; the message says which and where it came from."""
 
 
@@ -51,7 +54,7 @@ class Settings(BaseModel):
     min_relevance: float = Field(0.0, description="Fused-score threshold under which retrieval finds nothing.")
 
     # Generation
-    backend: Literal["llamacpp", "transformers", "ollama", "openai"] = "llamacpp"
+    backend: str = Field("llamacpp", description="Generation backend — " + backends_help() + ".")
     generator_model: str = Field("gemma3-270m", description="Registry name, local folder, GGUF file or served model name.")
     ollama_host: str = "http://127.0.0.1:11434"
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -63,6 +66,13 @@ class Settings(BaseModel):
     # Serving
     host: str = "127.0.0.1"
     port: int = 8765
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKEND_NAMES:
+            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(BACKEND_NAMES)}")
+        return value
 
     @property
     def index_dir(self) -> Path:

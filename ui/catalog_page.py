@@ -9,12 +9,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from assistant.ui.state import app_settings, get_records, index_error_message
-from assistant.ui.text import md_escape, safe_url
 from ingestion.embeddings import EmbeddingModelError
 from ingestion.index import IndexStateError
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
+from ui.state import app_settings, get_records, index_error_message
+from ui.text import md_escape, safe_url
 
 
 def search_text(record: AppRecord) -> str:

@@ -20,13 +20,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from assistant.ui.feedback import feedback_path, load_feedback
-from assistant.ui.state import app_settings
+from core.config import Settings
 from eval import charts
 from eval.recommendation import recommend
-from eval.runner import META, RESULTS, RETRIEVAL, read_results
+from eval.results import META, RESULTS, RETRIEVAL, read_results
 from eval.summary import summarize
-from ingestion.config import Settings
+from ui.feedback import feedback_path, load_feedback
+from ui.state import app_settings
 
 REPORT_FILE = "report.html"
 WORST_SHOWN = 20
@@ -54,15 +54,6 @@ def latest_report(settings: Settings) -> Path | None:
     return max(reports, key=lambda p: p.stat().st_mtime) if reports else None
 
 
-def _with_defaults(row: dict[str, Any]) -> dict[str, Any]:
-    """A result row with every key the summary reads (older or hand-written files may lack some)."""
-    defaults = {
-        "scores": {}, "expect_refusal": False, "abstained": False, "generated_tokens": 0, "latency_ms": 0.0,
-        "mode_used": row.get("mode"), "category": "uncategorised", "expected": "", "answer": "", "set": "questions",
-    }
-    return {**defaults, **{k: v for k, v in row.items() if v is not None}}
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
@@ -72,7 +63,7 @@ def load_evaluation(folder: str, _mtime: float) -> tuple[list[dict[str, Any]], d
     """The result rows and their summary, recomputed from ``results.jsonl`` (``_mtime``: cache key):
     a resumed evaluation appends results after its ``summary.json`` was written."""
     path = Path(folder)
-    rows = [_with_defaults(r) for r in read_results(path / RESULTS)]
+    rows = read_results(path / RESULTS)
     return rows, summarize(rows, _read_json(path / META), _read_json(path / RETRIEVAL))
 
 

@@ -19,13 +19,14 @@ from typing import Iterator, Literal
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from assistant.answering import MODES, Answer, Assistant, Conversation
-from assistant.backends import BackendError
-from assistant.ui.feedback import FeedbackRow, save_feedback
-from assistant.ui.state import app_settings, get_assistant, index_error_message
-from assistant.ui.text import md_escape, safe_url
+from assistant.answering import Answer, Assistant, Conversation
+from assistant.chat_common import BackendError
+from core.choices import MODE_NAMES, get_mode
 from ingestion.embeddings import EmbeddingModelError
 from ingestion.index import IndexStateError
+from ui.feedback import FeedbackRow, save_feedback
+from ui.state import app_settings, get_assistant, index_error_message
+from ui.text import md_escape, safe_url
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ class Turn:
 
 
 def _needs_finetuned(mode: str) -> bool | None:
-    """Which generator a mode loads up front; ``None`` for auto (it may need none)."""
-    return {"rag": False, "base": False, "finetuned": True, "hybrid": True}.get(mode)
+    """Which generator a mode loads up front; ``None`` for a routed mode (auto may need none)."""
+    spec = get_mode(mode)
+    return None if spec.routed else spec.finetuned
 
 
 def stream_reply(assistant: Assistant, question: str, mode: str, conversation: Conversation) -> Reply:
@@ -210,9 +212,9 @@ def chosen_modes() -> list[str]:
     with st.sidebar:
         st.subheader("Mode de réponse")
         if st.toggle("Comparer plusieurs modes", key="compare"):
-            modes = st.multiselect("Modes comparés", MODES, default=["auto", "rag"], format_func=MODE_LABELS.get, key="compare_modes")
+            modes = st.multiselect("Modes comparés", MODE_NAMES, default=["auto", "rag"], format_func=MODE_LABELS.get, key="compare_modes")
         else:
-            modes = [st.selectbox("Mode", MODES, format_func=MODE_LABELS.get, key="mode")]
+            modes = [st.selectbox("Mode", MODE_NAMES, format_func=MODE_LABELS.get, key="mode")]
         if st.button("Nouvelle conversation", icon=":material/restart_alt:"):
             st.session_state["turns"] = []
             st.session_state["conversation"] = Conversation()

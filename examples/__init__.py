@@ -1,0 +1,12 @@
+"""The example catalog and question sets, installed with Dyag (``importlib.resources``-free paths:
+the files sit beside this module in a source checkout and in an installed wheel alike)."""
+
+from pathlib import Path
+
+FOLDER = Path(__file__).resolve().parent
+CATALOG = FOLDER / "catalog.json"
+DISPLAY_KEYS_CATALOG = FOLDER / "catalog_display_keys.json"
+QUESTIONS = FOLDER / "questions"
+TEST_QUESTIONS = QUESTIONS / "test.jsonl"
+EDGE_CASES = QUESTIONS / "edge_cases.jsonl"
+NATURAL_QUESTIONS = QUESTIONS / "natural.jsonl"
