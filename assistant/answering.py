@@ -36,12 +36,16 @@ from assistant.field_answers import (
     answer_aggregate,
     answer_fields,
     detect_intents,
+    intent_labels,
+    intent_sections,
     is_aggregate,
 )
-from assistant.retrieval import HybridRetriever, RetrievalResult
+from assistant.guards import AnswerGuard, mentions_credentials
+from assistant.retrieval import HybridRetriever, RetrievalResult, ScoredChunk
 from core.choices import get_mode
 from core.config import Settings
 from core.prompts import REFUSAL, build_messages, refusal_for_app
+from ingestion.chunking import chunk_body, context_blocks
 from ingestion.text_repair import fold
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,10 @@ log = logging.getLogger(__name__)
 # Characters per token for French text with the Gemma/Qwen tokenizers (measured ~3.6–4.2).
 CHARS_PER_TOKEN = 4
 _REFUSAL_MARK = "je ne trouve pas"
+SUSPICIOUS_RECORD = (
+    "La fiche de {names} contient un texte qui demande des identifiants de connexion : Dyag ne le répète pas. "
+    "Signalez-le au responsable du catalogue."
+)
 _FOLLOW_UP = re.compile(
     r"^(et|puis|aussi|ok|d accord)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application)\b"
 )
@@ -81,6 +89,9 @@ class Answer(BaseModel):
     generated_tokens: int = 0
     linked_apps: list[str] = Field(default_factory=list)
     intents: list[str] = Field(default_factory=list)
+    rejected: str | None = Field(
+        None, description="Why a generated answer was replaced by the refusal: system_prompt, credentials or unsupported_facts (assistant.guards)."
+    )
 
 
 @dataclass
@@ -111,6 +122,7 @@ class _Plan:
     retrieval: RetrievalResult | None = None
     finetuned: bool = False
     context: list[str] | None = None
+    context_chunks: list[ScoredChunk] = field(default_factory=list)
 
 
 def _without_names(question: str, entities: list[EntityMatch]) -> str:
@@ -211,25 +223,43 @@ class Assistant:
                 plan.mode_used, plan.refusal = "refusal", refusal_for_app(unknown)
                 return plan
         if spec.context:
-            plan.retrieval = self.retriever.retrieve(question, app_ids=app_ids or None)
+            # A named application's sections are few (≤ ~10): rank them all, so that _context can pick
+            # the ones the intent asks for even when retrieval ranks them low.
+            depth = max(self.settings.top_k, 12) if app_ids and plan.intents else None
+            plan.retrieval = self.retriever.retrieve(question, k=depth, app_ids=app_ids or None)
             if spec.routed and not plan.retrieval.relevant:
                 plan.mode_used, plan.refusal = "refusal", REFUSAL
                 return plan
-            plan.context = self._context(plan.retrieval)
+            plan.context, plan.context_chunks = self._context(plan.retrieval, plan.app_ids, plan.intents)
         if spec.routed:
             plan.mode_used = "hybrid" if self.has_finetuned else "rag"
         plan.finetuned = get_mode(plan.mode_used).finetuned
         return plan
 
-    def _context(self, retrieval: RetrievalResult) -> list[str]:
-        """Top chunks within the token budget (the first chunk is always kept)."""
+    def _context(self, retrieval: RetrievalResult, app_ids: list[str], intents: list[str]) -> tuple[list[str], list[ScoredChunk]]:
+        """The facts blocks of the top chunks within the token budget (the first chunk is always kept).
+
+        For a linked application the chunks are its own sections: those that hold the answer to the
+        question's intents when they are known (a date question gets the events, not the record's
+        modification date), else the sections retrieval ranks first. The model gets that record's
+        relevant fields as "champ : valeur" lines — measured on Qwen2.5-0.5B, the whole record
+        (350–570 tokens) made it pick the wrong field and cost 2–4 s of prompt reading.
+        """
         budget = self.settings.context_tokens * CHARS_PER_TOKEN
-        texts: list[str] = []
-        for scored in retrieval.chunks:
-            if texts and sum(map(len, texts)) + len(scored.chunk.text) > budget:
+        ranked = retrieval.chunks
+        wanted = intent_sections(intents) if app_ids else set()
+        if wanted and any(s.chunk.section in wanted for s in ranked):
+            ranked = [s for s in ranked if s.chunk.section in wanted]
+        used: list[ScoredChunk] = []
+        size = 0
+        for scored in ranked[: self.settings.top_k]:
+            length = len(chunk_body(scored.chunk))
+            if used and size + length > budget:
                 break
-            texts.append(scored.chunk.text)
-        return texts
+            used.append(scored)
+            size += length
+        labels = intent_labels(intents) if wanted else set()
+        return context_blocks([s.chunk for s in used], self.by_id, {a: labels for a in app_ids} if labels else None), used
 
     # ----------------------------------------------------------------- answering
 
@@ -240,16 +270,20 @@ class Assistant:
                 for a in plan.field_answer.app_ids
                 if a in self.by_id
             ]
-        if plan.retrieval and plan.context is not None:
-            used = plan.retrieval.chunks[: len(plan.context)]
+        if plan.context is not None:
+            used = plan.context_chunks
             return [
                 Source(app_id=s.chunk.app_id, app_name=s.chunk.app_name, section=s.chunk.section, chunk_id=s.chunk.id, score=s.fused, text=s.chunk.text)
                 for s in used
             ]
         return []
 
-    def _finish(self, plan: _Plan, text: str, started: float, tokens: int = 0) -> Answer:
+    def _finish(self, plan: _Plan, text: str, started: float, tokens: int = 0, guard: AnswerGuard | None = None) -> Answer:
         text = text.strip()
+        rejected = guard.violation if guard else None
+        if rejected:
+            log.info("Generated answer rejected (%s %s): %r", rejected, guard.unsupported if guard else "", text)
+            text = REFUSAL
         abstained = plan.refusal is not None or _REFUSAL_MARK in fold(text) or bool(plan.field_answer and plan.field_answer.abstained)
         linked = plan.field_answer.app_ids if plan.field_answer and plan.mode_used == "field" else plan.app_ids
         return Answer(
@@ -263,6 +297,7 @@ class Assistant:
             generated_tokens=tokens,
             linked_apps=linked,
             intents=plan.field_answer.intents if plan.field_answer else plan.intents,
+            rejected=rejected,
         )
 
     def ask(self, question: str, mode: str = "auto", conversation: Conversation | None = None) -> Answer:
@@ -275,27 +310,48 @@ class Assistant:
         return answer
 
     def stream(self, question: str, mode: str = "auto", conversation: Conversation | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as they are generated, then the final :class:`Answer`."""
+        """Yield text pieces as they are generated, then the final :class:`Answer`.
+
+        Generated text is shown only once :class:`~assistant.guards.AnswerGuard` has checked it.
+        When the guard rejects an answer, the pieces yielded so far are an innocent beginning and
+        the final ``Answer.answer`` — the refusal, with ``rejected`` set — replaces them: display
+        the final answer whenever it differs from the pieces.
+        """
         started = time.perf_counter()
         plan = self.plan(question, mode, conversation)
         if plan.field_answer or plan.refusal:
             text = plan.field_answer.text if plan.field_answer else plan.refusal or ""
+            if plan.field_answer and mentions_credentials(text):
+                # Verbatim record text that talks of passwords is planted, not a fact: never relay it.
+                names = ", ".join(self.by_id[a].nom for a in plan.field_answer.app_ids if a in self.by_id)
+                text = SUSPICIOUS_RECORD.format(names=names)
+                plan.field_answer.abstained = True
             yield text
             answer = self._finish(plan, text, started)
         else:
-            pieces: list[str] = []
-            tokens = 0
+            guard = AnswerGuard(plan.context)
+            pieces = 0
             chain = self.chain(plan.finetuned)
             last: Any = None
-            for chunk in chain.stream({"question": plan.question, "context": plan.context}):
-                piece = chunk.content if isinstance(chunk.content, str) else ""
-                if piece:
-                    pieces.append(piece)
-                    yield piece
-                last = chunk if last is None else last + chunk
-            if last is not None:
-                tokens = generated_tokens(last)
-            answer = self._finish(plan, "".join(pieces), started, tokens or len(pieces))
+            stream = chain.stream({"question": plan.question, "context": plan.context})
+            try:
+                for chunk in stream:
+                    piece = chunk.content if isinstance(chunk.content, str) else ""
+                    if piece:
+                        pieces += 1
+                        shown = guard.feed(piece)
+                        if shown:
+                            yield shown
+                        if guard.violation:
+                            break  # stop generating: the answer is rejected whatever comes next
+                    last = chunk if last is None else last + chunk
+            finally:
+                stream.close()
+            rest = guard.finish()
+            if rest:
+                yield rest
+            tokens = generated_tokens(last) if last is not None else 0
+            answer = self._finish(plan, guard.text, started, tokens or pieces, guard)
         if conversation is not None:
             conversation.remember(answer)
         yield answer

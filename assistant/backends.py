@@ -8,8 +8,8 @@ assistant can use any LangChain chat model, and Dyag's models can be used in any
 ================  ================================================================================
 ``llamacpp``      :class:`~assistant.llamacpp_chat.LlamaCppChatModel`: a GGUF run in process by
                   llama-cpp-python (the embedded default: sub-second loads, ~50 tokens/s on 2 cores).
-                  Base mode: the packaged Gemma-3-270M (``generator_model = "gemma3-270m"``) or a
-                  ``.gguf`` path. Fine-tuned mode: the GGUF that ``dyag export --format gguf`` wrote
+                  Base mode: the packaged Qwen2.5-Coder-0.5B-Instruct (``generator_model =
+                  "qwen2.5-coder:0.5b"``, the default), another packaged model or a ``.gguf`` path. Fine-tuned mode: the GGUF that ``dyag export --format gguf`` wrote
                   into the run folder.
 ``transformers``  :class:`~assistant.transformers_chat.TransformersChatModel`: a transformers model
                   (registry name, local folder or hub id), plus the run's LoRA adapter in fine-tuned
@@ -82,7 +82,7 @@ def resolve_gguf(settings: Settings, finetuned: bool) -> tuple[Path, str | None]
 
     * fine-tuned: the run's exported model GGUF (:meth:`finetune.runs.Run.latest_gguf`);
     * a path ending in ``.gguf``;
-    * a packaged registry model (``gemma3-270m``): assembled once under ``<workdir>/models/gguf``.
+    * a packaged registry model (``qwen2.5-coder:0.5b``): assembled once under ``<workdir>/models/gguf``.
     """
     if finetuned:
         run = resolve_run(settings)
@@ -131,10 +131,10 @@ def _llamacpp(settings: Settings, finetuned: bool) -> BaseChatModel:
     def load() -> BaseChatModel:
         from assistant.llamacpp_chat import LlamaCppChatModel
 
-        return LlamaCppChatModel.from_gguf(gguf, family=family)
+        return LlamaCppChatModel.from_gguf(gguf, family=family, n_threads=settings.generator_threads)
 
     # The path as given, not resolved: a run's exported GGUF is its own model even if it is a link.
-    return _cached_local(("llamacpp", str(gguf.absolute()), ""), _generation(settings), load)
+    return _cached_local(("llamacpp", str(gguf.absolute()), str(settings.generator_threads)), _generation(settings), load)
 
 
 def _transformers(settings: Settings, finetuned: bool) -> BaseChatModel:

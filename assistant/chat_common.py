@@ -6,7 +6,7 @@ the factory (:mod:`assistant.backends`) import these; nothing here imports them 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from langchain_core.messages import BaseMessage
 
@@ -53,3 +53,33 @@ def generated_tokens(message: BaseMessage) -> int:
     meta = getattr(message, "response_metadata", {}) or {}
     usage = getattr(message, "usage_metadata", None) or {}
     return int(meta.get("generated_tokens") or meta.get("eval_count") or usage.get("output_tokens") or 0)
+
+
+# Private-use characters: never in catalog data, and kept as they are by every Jinja template.
+_SLOT = "\ue000DYAG{}\ue001"
+
+
+def prompt_segments(render: Callable[[list[dict[str, str]]], str], messages: list[dict[str, str]]) -> list[tuple[str, bool, str | None]]:
+    """The rendered prompt cut into ``(text, is_markup, role)`` pieces.
+
+    Only the template's own text (``<|im_start|>user\\n``, ``<start_of_turn>``, ``<bos>``…) is
+    markup and may become special tokens; message contents are data and must be tokenized as
+    plain text — otherwise a catalog record holding ``<end_of_turn>`` ends the turn for real.
+    The cut is found by rendering the template with placeholders in place of the contents; if the
+    template transforms contents (so the placeholders do not map back), the whole prompt is one
+    markup piece and the caller relies on :func:`core.prompts.neutralize_markup` alone.
+    """
+    full = render(messages)
+    templated = render([{**m, "content": _SLOT.format(i)} for i, m in enumerate(messages)])
+    pieces: list[tuple[str, bool, str | None]] = []
+    rest = templated
+    for i, message in enumerate(messages):
+        slot = _SLOT.format(i)
+        if rest.count(slot) != 1:
+            return [(full, True, None)]
+        before, rest = rest.split(slot, 1)
+        pieces += [(before, True, None), (message["content"], False, message["role"])]
+    pieces.append((rest, True, None))
+    if "".join(text for text, _, _ in pieces) != full:
+        return [(full, True, None)]
+    return [piece for piece in pieces if piece[0]]

@@ -121,6 +121,28 @@ def is_aggregate(question: str) -> bool:
     return any(re.search(p, folded) for p in AGGREGATE_CUES)
 
 
+def intent_sections(intents: list[str]) -> set[str]:
+    """The record sections (chunking.SECTION_LABELS keys) that hold the answer to these intents."""
+    sections: set[str] = set()
+    for intent in intents:
+        if intent in _TYPES:
+            sections.update(_TYPES[intent].sections)
+        elif intent in _DIRECT:
+            sections.add(_DIRECT[intent].section)
+    return sections
+
+
+def intent_labels(intents: list[str]) -> set[str]:
+    """The facts-line labels that answer these intents; empty when one of them needs whole sections."""
+    labels: set[str] = set()
+    for intent in intents:
+        wanted = _TYPES[intent].labels if intent in _TYPES else ()
+        if not wanted:
+            return set()
+        labels.update(wanted)
+    return labels
+
+
 def _direct_answer(record: AppRecord, spec: DirectField) -> tuple[str, list[str]] | None:
     """The record's value for a :class:`DirectField` (inventory field first, then export extras)."""
     if spec.field and spec.field not in record.placeholders:

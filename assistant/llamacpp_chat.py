@@ -8,9 +8,15 @@ How a call works:
    without one: it gets ``GEMMA_TEMPLATE``, exactly what training gives its tokenizer). Rendering
    goes through transformers' own Jinja renderer, the code ``apply_chat_template`` runs at
    training time, so the prompt text is identical;
-2. the prompt is tokenized with special tokens parsed and *no* BOS added (the template writes
-   ``<bos>`` itself) — the same ids as training's ``add_special_tokens=False``;
-3. ``Llama.create_completion`` generates, greedily at temperature 0, until an end-of-generation
+2. the prompt is tokenized piece by piece (:func:`assistant.chat_common.prompt_segments`): the
+   template's markup with special tokens parsed, the message contents as plain text — so a
+   catalog record holding ``<|im_end|>`` or ``<end_of_turn>`` cannot end a turn — and *no* BOS
+   added (the template writes ``<bos>`` itself), the same ids as training's tokenization;
+3. the KV cache keeps the system prompt: every call starts from the state right after it (computed
+   once, always the same way), so only the user turn is read again. Answers therefore never depend
+   on the question asked before. Not for sliding-window models (Gemma-3), whose cache cannot be
+   cut back: they re-read the whole prompt, as before;
+4. ``Llama.create_completion`` generates, greedily at temperature 0, until an end-of-generation
    token (llama.cpp knows ``<eos>``/``<end_of_turn>``), the template's turn end, a caller's stop
    sequence or ``max_tokens``.
 
@@ -29,6 +35,7 @@ model can be shared by the threads of a web server.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from functools import cached_property
@@ -42,24 +49,33 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from assistant.chat_common import BackendError, to_chat_messages
+from assistant.chat_common import BackendError, prompt_segments, to_chat_messages
 
 log = logging.getLogger(__name__)
 
-# Gemma-3 handles 32k tokens; 4096 holds the system prompt, ~900 tokens of context and the answer
-# with room to spare, and costs only a few MB of KV cache on a 270M model.
+# The models handle 32k tokens; 4096 holds the system prompt, the facts and the answer with room
+# to spare, and costs only a few MB of KV cache on a sub-1B model.
 DEFAULT_N_CTX = 4096
 
 _ANSWER_SLOT = "DYAGANSWERSLOT"
 _FAMILY_BY_ARCHITECTURE = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma", "qwen2": "chatml", "qwen3": "chatml"}
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class _LlamaHandle:
     """The loaded ``Llama`` and its lock, shared by copies of a chat model; closed once."""
 
-    def __init__(self, llama: Any) -> None:
+    def __init__(self, llama: Any, prefix_cache: bool) -> None:
         self.llama = llama
         self.lock = threading.Lock()
+        self.prefix_cache = prefix_cache
 
     def close(self) -> None:
         with self.lock:
@@ -122,7 +138,10 @@ class LlamaCppChatModel(BaseChatModel):
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
     ) -> "LlamaCppChatModel":
-        """Load ``path``; ``family`` (``gemma``, ``chatml``, ``zephyr``) picks the template if the GGUF has none."""
+        """Load ``path``; ``family`` (``gemma``, ``chatml``, ``zephyr``) picks the template if the GGUF has none.
+
+        ``n_threads``: generation and prompt threads (default: every core this process may use).
+        """
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -131,14 +150,17 @@ class LlamaCppChatModel(BaseChatModel):
                 "(it compiles llama.cpp, ~6 min on 2 cores), or use `--backend transformers`."
             ) from None
         started = time.perf_counter()
-        # n_threads=None keeps llama.cpp's default, half the logical cores: its worker threads spin
-        # while they wait, so more threads than free cores (a shared 2-core machine) is far slower —
-        # measured here, 2 threads against a busy neighbour: ~3.8 s per token instead of ~40 ms.
+        # All the cores we may use, for generation as for the prompt: on an idle 2-core machine two
+        # threads generate 1.55x faster than llama.cpp's default of half the cores (46.6 vs 30.0
+        # tokens/s, Qwen2.5-0.5B). llama.cpp's workers spin while they wait, so on a machine shared
+        # with a busy neighbour fewer threads are faster: set generator_threads (DYAG_GENERATOR_THREADS).
+        threads = n_threads or available_cores()
         try:
-            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"llama.cpp cannot load {path}: {exc}. Is it a complete GGUF file?") from exc
-        handle = _LlamaHandle(llama)
+        architecture = llama.metadata.get("general.architecture", "")
+        handle = _LlamaHandle(llama, prefix_cache=f"{architecture}.attention.sliding_window" not in llama.metadata)
         try:
             template = _template_for(llama, family, path)
         except BackendError:
@@ -161,24 +183,54 @@ class LlamaCppChatModel(BaseChatModel):
         """Free the model's native memory now; this model (and its copies) can no longer generate."""
         self._handle.close()
 
+    def tokenize(self, messages: list[dict[str, str]]) -> tuple[list[int], int]:
+        """The prompt's token ids, and how many of them precede the first user content (the cached prefix)."""
+        llama = self._handle.llama
+        tokens: list[int] = []
+        prefix = 0
+        for text, markup, role in prompt_segments(self.chat_template.render, messages):
+            if role == "user" and not prefix:
+                prefix = len(tokens)
+            # The template writes <bos> itself; special=True turns it (and <|im_start|>…) into their ids.
+            tokens += llama.tokenize(text.encode("utf-8"), add_bos=False, special=markup)
+        return tokens, prefix
+
     def _completion_args(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> tuple[list[int], dict[str, Any]]:
         llama = self._handle.llama
         if llama is None:
             raise BackendError("This llama.cpp model was closed; load it again with load_chat_model().")
-        prompt = self.chat_template.render(to_chat_messages(messages))
-        # The template writes <bos> itself; special=True turns it (and <start_of_turn>…) into their ids.
-        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        # Forget the previous call, so that an answer never depends on the question asked before it.
-        # llama-cpp-python would otherwise reuse the KV cache of the common prompt prefix, and with
-        # Gemma-3's sliding-window cache that changed the output (measured: the same greedy prompt,
-        # asked twice in a row, got two different answers). The price is re-reading the prompt.
-        llama.reset()
+        tokens, prefix = self.tokenize(to_chat_messages(messages))
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if len(tokens) + max_tokens > llama.n_ctx():
+            raise BackendError(
+                f"The prompt is {len(tokens)} tokens long: with {max_tokens} tokens to generate it exceeds the model's "
+                f"context of {llama.n_ctx()} tokens. Ask a shorter question, or lower context_tokens."
+            )
+        self._start_from_prefix(tokens[:prefix])
         args = {
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "max_tokens": max_tokens,
             "temperature": kwargs.get("temperature", self.temperature),
             "stop": [self.chat_template.turn_end, *self.stop, *(stop or [])],
         }
         return tokens, args
+
+    def _start_from_prefix(self, prefix: list[int]) -> None:
+        """Leave the KV cache holding exactly ``prefix`` (the system prompt), evaluated alone.
+
+        llama-cpp-python reuses the longest cached prefix of the next prompt. Left to itself, that
+        prefix would depend on the previous question, and so — through float rounding — could the
+        answer. Cutting the cache back to the system prompt, always evaluated by itself, makes
+        every answer a function of its own prompt only, and saves re-reading ~100 tokens per call.
+        """
+        llama = self._handle.llama
+        if not (self._handle.prefix_cache and prefix):
+            llama.reset()
+            return
+        cached = llama.n_tokens >= len(prefix) and llama.input_ids[: len(prefix)].tolist() == prefix
+        if not cached:
+            llama.reset()
+            llama.eval(prefix)
+        llama.n_tokens = len(prefix)
 
     def _generated(self, prompt_tokens: list[int]) -> int:
         # llama.cpp evaluates every sampled token but the last, so the context grows by n - 1: this

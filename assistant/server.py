@@ -99,9 +99,15 @@ def create_app(assistant: Assistant) -> FastAPI:
                 return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
             yield chunk({"role": "assistant", "content": ""})
+            shown = ""
             for event in assistant.stream(user_turns[-1], mode, conversation):
                 if isinstance(event, str):
+                    shown += event
                     yield chunk({"content": event})
+                elif event.answer.strip() != shown.strip():
+                    # A generated answer the guards rejected: deltas cannot be taken back, so the
+                    # refusal follows what was streamed (the non-streamed reply holds it alone).
+                    yield chunk({"content": ("\n\n" if shown else "") + event.answer})
             yield chunk({}, "stop")
             yield "data: [DONE]\n\n"
 

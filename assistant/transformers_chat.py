@@ -20,6 +20,7 @@ Usage outside Dyag::
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -32,9 +33,11 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
-from assistant.chat_common import BackendError, cut_at_stop, to_chat_messages
+from assistant.chat_common import BackendError, cut_at_stop, prompt_segments, to_chat_messages
 
 log = logging.getLogger(__name__)
+
+_BYTE_TOKEN = re.compile(r"<0x[0-9A-Fa-f]{2}>")  # SentencePiece byte fallback (Gemma, Llama 2…)
 
 
 class TransformersChatModel(BaseChatModel):
@@ -48,6 +51,7 @@ class TransformersChatModel(BaseChatModel):
     _model: Any = PrivateAttr()
     _tokenizer: Any = PrivateAttr()
     _stop_ids: list[int] = PrivateAttr()
+    _byte_ids: frozenset[int] = PrivateAttr(default=frozenset())
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
@@ -101,6 +105,7 @@ class TransformersChatModel(BaseChatModel):
             max_tokens=max_tokens, temperature=temperature,
         )
         chat._model, chat._tokenizer, chat._stop_ids = model, tokenizer, stop_token_ids(tokenizer)
+        chat._byte_ids = frozenset(i for token, i in tokenizer.get_vocab().items() if _BYTE_TOKEN.fullmatch(token))
         log.info("Loaded %s%s with transformers in %.1f s.", resolved.name, f" + {adapter}" if adapter else "", time.perf_counter() - started)
         return chat
 
@@ -113,14 +118,19 @@ class TransformersChatModel(BaseChatModel):
         return {"model_name": self.model_name, "adapter": self.adapter_path, "max_tokens": self.max_tokens, "temperature": self.temperature}
 
     def _prepare(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> tuple[Any, dict[str, Any], list[str]]:
+        import torch
         from transformers import GenerationConfig
 
         from finetune.chat_format import render_prompt
 
         tokenizer = self._tokenizer
-        prompt = render_prompt(to_chat_messages(messages), tokenizer)
-        # The rendered text already holds <bos>: adding special tokens again would double it.
-        inputs = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(self._model.device)
+        ids: list[int] = []
+        for text, markup, _ in prompt_segments(lambda m: render_prompt(m, tokenizer), to_chat_messages(messages)):
+            # The rendered text already holds <bos>: no special tokens added. Message contents are
+            # data: a "<end_of_turn>" in them stays text (split_special_tokens), as in llama.cpp.
+            ids += tokenizer(text, add_special_tokens=False, split_special_tokens=not markup)["input_ids"]
+        input_ids = torch.tensor([ids], device=self._model.device)
+        inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
         temperature = kwargs.get("temperature", self.temperature)
         stops = [*self.stop, *(stop or [])]
         # A fresh GenerationConfig, so the checkpoint's sampling defaults (top_k, top_p…) never apply.
@@ -157,11 +167,16 @@ class TransformersChatModel(BaseChatModel):
         prompt_ids, generate_args, stops = self._prepare(messages, stop, **kwargs)
         with self._lock, torch.inference_mode():
             output = self._model.generate(**generate_args)
-        text = self._tokenizer.decode(output[0, prompt_ids.shape[1]:], skip_special_tokens=True)
+        text = self._decode(output[0, prompt_ids.shape[1]:].tolist())
         text, stopped = cut_at_stop(text, stops)  # generate keeps the stop string; LangChain's contract drops it
         metadata, usage = self._result(prompt_ids, output, stopped)
         message = AIMessage(content=text, response_metadata=metadata, usage_metadata=usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _decode(self, ids: list[int]) -> str:
+        # No clean-up of tokenization spaces: it would make the text of a prefix of the ids differ
+        # from the beginning of the text of all of them, and the stream from the invoke.
+        return self._tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
     def _stream(
         self,
@@ -170,17 +185,40 @@ class TransformersChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        """Stream exactly the text :meth:`_generate` returns.
+
+        Tokens are decoded all together each time, not one by one: a token can hold half a UTF-8
+        character ("é" is two tokens), which decodes alone as U+FFFD. Two kinds of text are held
+        back until they are final: text ending in U+FFFD (the character is not complete yet), and a
+        trailing run of byte-fallback tokens (``<0xC3>``) — the tokenizers library decodes such a run
+        as a whole and, if it is not valid UTF-8, as one U+FFFD per byte, so a later byte can change
+        what the run's beginning decodes to. The pieces therefore add up to exactly the decoding of
+        the whole answer.
+        """
+        import queue
+
         import torch
-        from transformers import (
-            StoppingCriteria,
-            StoppingCriteriaList,
-            TextIteratorStreamer,
-        )
+        from transformers import StoppingCriteria, StoppingCriteriaList
+        from transformers.generation.streamers import BaseStreamer
 
         prompt_ids, generate_args, stops = self._prepare(messages, stop, **kwargs)
-        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        tokens: queue.Queue[list[int] | None] = queue.Queue()
         cancelled = threading.Event()
         outcome: dict[str, Any] = {}
+        prompt_len = int(prompt_ids.shape[1])
+
+        class _Ids(BaseStreamer):
+            def __init__(self) -> None:
+                self.prompt_seen = False
+
+            def put(self, value: Any) -> None:
+                if not self.prompt_seen:  # generate() first puts the prompt
+                    self.prompt_seen = True
+                    return
+                tokens.put(value.reshape(-1).tolist())
+
+            def end(self) -> None:
+                tokens.put(None)
 
         class _Cancelled(StoppingCriteria):
             # A consumer that stops reading (closed web request, break) stops the generation too.
@@ -191,36 +229,42 @@ class TransformersChatModel(BaseChatModel):
             try:
                 with torch.inference_mode():
                     outcome["output"] = self._model.generate(
-                        **generate_args, streamer=streamer, stopping_criteria=StoppingCriteriaList([_Cancelled()])
+                        **generate_args, streamer=_Ids(), stopping_criteria=StoppingCriteriaList([_Cancelled()])
                     )
             except BaseException as exc:  # re-raised in the caller's thread below
                 outcome["error"] = exc
-                streamer.end()  # unblock the consumer
+                tokens.put(None)  # unblock the consumer
 
         # Text that could be the start of a stop sequence is held back until it is known not to be.
         holdback = max((len(s) for s in stops), default=1) - 1
-        pending, stopped = "", False
+        generated: list[int] = []
+        emitted, stopped = "", False
         with self._lock:
             worker = threading.Thread(target=run, name="dyag-generate", daemon=True)
             worker.start()
             try:
-                for piece in streamer:
+                while (new := tokens.get()) is not None:
                     if stopped:
                         continue  # drain: generation halts by itself at the stop string
-                    pending += piece
-                    pending, stopped = cut_at_stop(pending, stops)
-                    ready = pending if stopped else pending[: len(pending) - holdback]
-                    pending = pending[len(ready):]
-                    if ready:
-                        yield self._chunk(ready, run_manager)
+                    generated += new
+                    settled = len(generated)
+                    while settled and generated[settled - 1] in self._byte_ids:
+                        settled -= 1
+                    text, stopped = cut_at_stop(self._decode(generated[:settled]), stops)
+                    ready = text if stopped else text[: len(text) - holdback].rstrip("\ufffd")
+                    if len(ready) > len(emitted) and ready.startswith(emitted):
+                        yield self._chunk(ready[len(emitted):], run_manager)
+                        emitted = ready
             finally:
                 cancelled.set()  # no-op when generation already ended
                 worker.join()
         if "error" in outcome:
             raise outcome["error"]
-        if pending and not stopped:
-            yield self._chunk(pending, run_manager)
-        metadata, usage = self._result(prompt_ids, outcome["output"], stopped)
+        output = outcome["output"]
+        final, stopped = cut_at_stop(self._decode(output[0, prompt_len:].tolist()), stops)
+        if final.startswith(emitted) and len(final) > len(emitted):
+            yield self._chunk(final[len(emitted):], run_manager)
+        metadata, usage = self._result(prompt_ids, output, stopped)
         yield ChatGenerationChunk(
             message=AIMessageChunk(content="", response_metadata=metadata, usage_metadata=usage, chunk_position="last")
         )

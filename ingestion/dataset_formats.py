@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, Field
 
 from core.errors import DyagError
-from core.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, format_context
+from core.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, format_facts, parse_user_content, split_facts
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +33,6 @@ FORMATS: tuple[str, ...] = ("messages", "prompt_completion", "alpaca", "eval")
 ROLES = ("system", "user", "assistant")
 MAX_LISTED_ERRORS = 10
 
-_CONTEXT_HEAD = "Contexte :\n"
-_QUESTION_MARK = "\n\nQuestion : "
-_CHUNK_START = re.compile(r"\n\n(?=\[\d+\] )")
-_CHUNK_NUMBER = re.compile(r"^\[\d+\] ")
 
 
 class DatasetError(DyagError, ValueError):
@@ -60,7 +55,7 @@ class QARow(BaseModel):
     difficulty: str | None = None
     app_name: str | None = None
     app_id: str | None = None
-    context: list[str] | None = Field(None, description="Retrieved chunk texts given with the question; None for closed-book.")
+    context: list[str] | None = Field(None, description="Catalog facts blocks given with the question; None for closed-book.")
     split: str | None = None
     flavour: str | None = Field(None, description="'closed_book' or 'context'.")
     template_id: str | None = None
@@ -96,15 +91,6 @@ def is_refusal(answer: str) -> bool:
     """The shared refusal, or the refusal for an application the catalog does not hold."""
     text = answer.strip()
     return text == REFUSAL or text.startswith("Je ne trouve pas l'application ")
-
-
-def parse_user_content(content: str) -> tuple[str, list[str] | None]:
-    """Inverse of :func:`core.prompts.user_content`: (question, context chunks or None)."""
-    if not content.startswith(_CONTEXT_HEAD) or _QUESTION_MARK not in content:
-        return content.strip(), None
-    block, _, question = content[len(_CONTEXT_HEAD):].rpartition(_QUESTION_MARK)
-    chunks = [_CHUNK_NUMBER.sub("", part).strip() for part in _CHUNK_START.split(block) if part.strip()]
-    return question.strip(), chunks
 
 
 # ---------------------------------------------------------------- reading
@@ -207,8 +193,7 @@ def _parse_alpaca(obj: dict[str, Any]) -> QARow:
     assert question is not None and answer is not None
     context = None
     if extra:
-        _, parsed = parse_user_content(f"{_CONTEXT_HEAD}{extra}{_QUESTION_MARK}{question}")
-        context = parsed
+        context = split_facts(extra)
     return QARow(question=question.strip(), expected_answer=answer.strip(), context=context, system=_text(obj, "system", required=False), source_format="alpaca", **meta)
 
 
@@ -315,7 +300,7 @@ def to_prompt_completion(row: QARow) -> dict[str, Any]:
 def to_alpaca(row: QARow) -> dict[str, Any]:
     return {
         "instruction": row.question,
-        "input": format_context(row.context) if row.context is not None else "",
+        "input": format_facts(row.context) if row.context is not None else "",
         "output": row.expected_answer,
         "system": row.system or SYSTEM_PROMPT,
         "meta": row.meta(),

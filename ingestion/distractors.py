@@ -24,6 +24,7 @@ class ContextBuilder:
 
     def __init__(self, records: list[AppRecord], rng: random.Random) -> None:
         self.records, self.rng = records, rng
+        self.by_id = {r.id: r for r in records}
         self.chunks = {r.id: chunk_record(r) for r in records}
         self.folded = [fold(r.nom) for r in records]
         self.domain = {r.id: (r.domaines[0].domaine if r.domaines else None) for r in records}

@@ -32,6 +32,9 @@ class QuestionType:
     sections: tuple[str, ...]
     difficulty: str = "easy"
     long_name_ok: bool = True
+    # The labels of the facts lines that hold the answer ("Statut"), when its sections hold others
+    # too; empty: every line of the sections. What the generator is given about a named application.
+    labels: tuple[str, ...] = ()
 
     def answer_for(self, record: AppRecord, variant: int = 0) -> tuple[str, list[str]] | None:
         """(answer, facts) for this record, or None when the record does not hold the value."""
@@ -61,6 +64,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ),
         facts.scalar("statut", "statut"),
         ("overview",),
+        labels=("Statut",),
     ),
     QuestionType(
         "full_name",
@@ -82,6 +86,7 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.full_name,
         ("overview",),
         long_name_ok=False,
+        labels=("Nom long",),
     ),
     QuestionType(
         "identifier",
@@ -102,6 +107,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ),
         facts.identifier,
         ("overview",),
+        labels=("Identifiant",),
     ),
     QuestionType(
         "scope",
@@ -121,6 +127,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ),
         facts.scalar("portee_geographique", "portee"),
         ("overview",),
+        labels=("Portée géographique",),
     ),
     QuestionType(
         "family",
@@ -140,6 +147,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ),
         facts.scalar("famille", "famille"),
         ("overview",),
+        labels=("Famille d'applications",),
     ),
     QuestionType(
         "domains",
@@ -160,6 +168,7 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.domains,
         ("overview",),
         "medium",
+        labels=("Domaines métier",),
     ),
     QuestionType(
         "description",
@@ -265,6 +274,7 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.event("Mise en production"),
         ("events",),
         "medium",
+        labels=("Mise en production",),
     ),
     QuestionType(
         "creation_date",
@@ -286,6 +296,7 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.event("Création"),
         ("events",),
         "medium",
+        labels=("Création",),
     ),
     QuestionType(
         "related_apps",

@@ -9,9 +9,10 @@ for an application whose field is empty. The values that matter (names, ids, ema
 dd/mm/yyyy dates) are copied verbatim and listed in ``facts``.
 
 :func:`generate_dataset` turns them into :class:`QARow` examples in two flavours: closed-book
-(question → answer) and with context (question + retrieved-like chunks: the application's own
-chunk in most examples plus distractor chunks of look-alike or same-domain applications; without
-the right chunk the answer is the refusal, RAFT-style). Every example is built with
+(question → answer) and with context (question + retrieved-like catalog facts: the application's
+own section in most examples plus sections of look-alike or same-domain applications, rendered as
+facts blocks exactly as the assistant renders them; without the right section the answer is the
+refusal, RAFT-style). Every example is built with
 :func:`core.prompts.build_messages`, the contract shared with the assistant.
 """
 
@@ -25,6 +26,7 @@ from typing import Callable, Sequence
 
 from core.prompts import REFUSAL, build_messages, refusal_for_app
 from ingestion.aggregate_types import AGGREGATE_TYPES, AggregateType
+from ingestion.chunking import context_blocks
 from ingestion.dataset_formats import QARow
 from ingestion.distractors import ContextBuilder
 from ingestion.facts import Slots
@@ -155,12 +157,6 @@ def _row_id(*parts: str) -> str:
     return hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
-def _cite(answer: str, names: Sequence[str]) -> str:
-    """``"… « En production »."`` → ``"… « En production » [ADES]."``: the citation the system prompt asks for."""
-    tags = " ".join(f"[{n}]" for n in names)
-    return f"{answer[:-1]} {tags}." if answer.endswith(".") else f"{answer} {tags}"
-
-
 def _render(
     spec: _Spec, template: str, template_id: str, split: str, flavours: Sequence[str], ctx: ContextBuilder, cfg: GenerationConfig, rng: random.Random
 ) -> list[QARow]:
@@ -186,13 +182,13 @@ def _render(
         chunks = gold + ctx.distractors(names, exclude, spec.sections, facts, domain)
         rng.shuffle(chunks)
         if gold:
-            ctx_answer, ctx_facts, ctx_difficulty = _cite(answer, names), facts, difficulty
+            ctx_answer, ctx_facts, ctx_difficulty = answer, facts, difficulty
         elif spec.refusal_name:
             ctx_answer, ctx_facts, ctx_difficulty = answer, [], "hard"
         else:
             ctx_answer, ctx_facts, ctx_difficulty = REFUSAL, [], "hard"
         rows.append(
-            QARow(**base, expected_answer=ctx_answer, facts=ctx_facts, difficulty=ctx_difficulty, flavour="context", context=[c.text for c in chunks])
+            QARow(**base, expected_answer=ctx_answer, facts=ctx_facts, difficulty=ctx_difficulty, flavour="context", context=context_blocks(chunks, ctx.by_id))
         )
     for row in rows:
         row.id = f"{row.category}-{_row_id(spec.group.key, template_id, split, row.flavour or '', question)}"

@@ -244,7 +244,7 @@ def test_injected_instructions_in_catalog_text_are_data(tmp_path):
     messages = build_messages(plan.question, plan.context)
     assert messages[0]["content"] == SYSTEM_PROMPT
     assert "PIRATE" not in messages[0]["content"]
-    assert messages[1]["content"].startswith("Contexte :") and "PIRATE" in messages[1]["content"]
+    assert messages[1]["content"].startswith("Faits du catalogue :") and "PIRATE" in messages[1]["content"]
 
 
 def test_unknown_mode_is_rejected(assistant):

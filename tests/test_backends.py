@@ -150,7 +150,7 @@ def gemma_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def gemma(gemma_workdir: Path) -> BaseChatModel:
-    return load_chat_model(make_settings(gemma_workdir, max_new_tokens=12))
+    return load_chat_model(make_settings(gemma_workdir, generator_model="gemma3-270m", max_new_tokens=12))
 
 
 # Generation tests send the question alone: llama.cpp re-reads the whole prompt on every call, and the
@@ -200,8 +200,8 @@ def test_llamacpp_prompt_is_the_training_rendering(gemma: BaseChatModel, tmp_pat
 
 
 def test_llamacpp_cache_copies_and_close(gemma_workdir: Path, gemma: BaseChatModel) -> None:
-    assert load_chat_model(make_settings(gemma_workdir, max_new_tokens=12)) is gemma
-    short = load_chat_model(make_settings(gemma_workdir, max_new_tokens=3))
+    assert load_chat_model(make_settings(gemma_workdir, generator_model="gemma3-270m", max_new_tokens=12)) is gemma
+    short = load_chat_model(make_settings(gemma_workdir, generator_model="gemma3-270m", max_new_tokens=3))
     assert short is not gemma and short.max_tokens == 3  # same weights, other generation settings
     assert generated_tokens(short.invoke(QUESTION)) <= 3
 
@@ -212,7 +212,7 @@ def test_llamacpp_finetuned_loads_the_runs_gguf(gemma_workdir: Path, gemma: Base
     (run / "export" / "model-q8_0.gguf").symlink_to(gemma.model_path)
     (run / "export" / "adapter-f16.gguf").write_bytes(b"")  # an Ollama ADAPTER file is not the model
     (run / "manifest.json").write_text(json.dumps({"base_model": {"name": "gemma3-270m", "family": "gemma"}}))
-    model = load_chat_model(make_settings(gemma_workdir, run="exported", max_new_tokens=4), finetuned=True)
+    model = load_chat_model(make_settings(gemma_workdir, generator_model="gemma3-270m", run="exported", max_new_tokens=4), finetuned=True)
     assert model.model_path.endswith("model-q8_0.gguf")
     assert 0 < generated_tokens(model.invoke(QUESTION)) <= 4
     clear_model_cache()

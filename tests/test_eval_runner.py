@@ -21,7 +21,7 @@ def small_assistant(tmp_path_factory):
     from ingestion.ingest import ingest_catalog
 
     workdir = tmp_path_factory.mktemp("eval-small")
-    settings = make_settings(workdir, max_new_tokens=6, context_tokens=128)
+    settings = make_settings(workdir, generator_model="gemma3-270m", max_new_tokens=6, context_tokens=128)
     ingest_catalog(write_catalog(workdir / "catalog.json", small_records()), settings)
     return Assistant(settings)
 

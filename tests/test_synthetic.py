@@ -161,20 +161,23 @@ def test_context_examples_follow_raft(rows: list[QARow]) -> None:
     with_gold = 0
     for row in context_rows:
         assert row.context and 2 <= len(row.context) <= 6
+        # One facts block per application, headed by its name (no ids, no section banners).
         headers = [c.split("\n", 1)[0] for c in row.context]
+        assert all(h.startswith("Application : ") and "(id " not in c for h, c in zip(headers, row.context))
+        assert len(set(headers)) == len(headers)
         if row.category == OUT_OF_CATALOG:
             assert row.expected_answer == refusal_for_app(row.app_name)
             continue
         if row.category == "comparison":
             names = row.facts[0::2][:2]
-            assert row.is_refusal or all(f"[{n}]" in row.expected_answer for n in names)
+            assert row.is_refusal or all(n in row.expected_answer for n in names)
             continue
-        gold = [h for h in headers if h.startswith(f"Application {row.app_name} ")]
+        gold = [h for h in headers if h == f"Application : {row.app_name}" or h.startswith(f"Application : {row.app_name} (")]
         distractors = [h for h in headers if h not in gold]
         assert 2 <= len(distractors) <= 3
         if gold:
             with_gold += 1
-            assert f"[{row.app_name}]" in row.expected_answer
+            assert all(f in row.expected_answer for f in row.facts)
         else:
             assert row.expected_answer == REFUSAL and row.facts == []
     share = with_gold / len([r for r in context_rows if r.app_id])

@@ -84,7 +84,11 @@ def stream_reply(assistant: Assistant, question: str, mode: str, conversation: C
             # Loading a generator can take a while (transformers: up to a minute); say so, once.
             with st.spinner(f"Chargement du modèle {'affiné' if finetuned else 'de base'}…"):
                 assistant.chat_model(finetuned)
-        st.write_stream(pieces())
+        shown = st.empty()
+        with shown:
+            st.write_stream(pieces())
+        if final and final[0].rejected:
+            shown.markdown(final[0].answer)  # the guards replaced a generated answer by the refusal
     except BackendError as exc:
         log.warning("Mode %s unavailable: %s", mode, exc)
         reply = Reply(mode, warning=f"Le mode **{mode}** n'est pas disponible : {exc}")
