@@ -17,6 +17,14 @@ class BackendError(DyagError, RuntimeError):
     """A generator cannot be loaded or reached; the message says which command to run or what to set."""
 
 
+class PromptTooLongError(BackendError):
+    """The prompt does not fit the model's context: the request is too big, not the generator broken."""
+
+
+class GeneratorBusyError(BackendError):
+    """Too many answers already wait for this generator: try again shortly."""
+
+
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 

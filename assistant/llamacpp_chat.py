@@ -29,11 +29,14 @@ Usage outside Dyag::
     model.close()
 
 One ``Llama`` context serves one generation at a time: calls are serialised by a lock, so the
-model can be shared by the threads of a web server.
+model can be shared by the threads of a web server. At most :data:`MAX_CALLS_IN_LINE` calls wait
+for it (beyond, :class:`~assistant.chat_common.GeneratorBusyError` at once), and ``close()`` stops
+the running generation at its next token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -49,13 +52,17 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from assistant.chat_common import BackendError, prompt_segments, to_chat_messages
+from assistant.chat_common import BackendError, GeneratorBusyError, PromptTooLongError, prompt_segments, to_chat_messages
 
 log = logging.getLogger(__name__)
 
 # The models handle 32k tokens; 4096 holds the system prompt, the facts and the answer with room
 # to spare, and costs only a few MB of KV cache on a sub-1B model.
 DEFAULT_N_CTX = 4096
+
+# Calls in line for one model (the one generating included); more are refused at once: an endless
+# line would hold every thread of a web server, and with them the answers that need no model.
+MAX_CALLS_IN_LINE = 4
 
 _ANSWER_SLOT = "DYAGANSWERSLOT"
 _FAMILY_BY_ARCHITECTURE = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma", "qwen2": "chatml", "qwen3": "chatml"}
@@ -76,8 +83,28 @@ class _LlamaHandle:
         self.llama = llama
         self.lock = threading.Lock()
         self.prefix_cache = prefix_cache
+        self.closing = threading.Event()
+        self._in_line = 0
+        self._line_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the model for one call, after the calls before it; :class:`GeneratorBusyError` if the line is full."""
+        with self._line_lock:
+            if self._in_line >= MAX_CALLS_IN_LINE:
+                raise GeneratorBusyError(f"{MAX_CALLS_IN_LINE} answers already wait for the model; try again in a few seconds.")
+            self._in_line += 1
+        try:
+            with self.lock:
+                yield
+        finally:
+            with self._line_lock:
+                self._in_line -= 1
 
     def close(self) -> None:
+        # Set before taking the lock: the generation holding it stops at its next token, and the
+        # calls queued behind it find the model closed, instead of each generating in turn first.
+        self.closing.set()
         with self.lock:
             if self.llama is not None:
                 self.llama.close()
@@ -197,20 +224,24 @@ class LlamaCppChatModel(BaseChatModel):
 
     def _completion_args(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> tuple[list[int], dict[str, Any]]:
         llama = self._handle.llama
-        if llama is None:
-            raise BackendError("This llama.cpp model was closed; load it again with load_chat_model().")
+        if llama is None or self._handle.closing.is_set():
+            raise BackendError("This llama.cpp model was closed (the server is stopping, or clear_model_cache() ran).")
         tokens, prefix = self.tokenize(to_chat_messages(messages))
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if len(tokens) + max_tokens > llama.n_ctx():
-            raise BackendError(
+            raise PromptTooLongError(
                 f"The prompt is {len(tokens)} tokens long: with {max_tokens} tokens to generate it exceeds the model's "
                 f"context of {llama.n_ctx()} tokens. Ask a shorter question, or lower context_tokens."
             )
         self._start_from_prefix(tokens[:prefix])
+        from llama_cpp import StoppingCriteriaList  # loaded already: this model was loaded by it
+
+        closing = self._handle.closing
         args = {
             "max_tokens": max_tokens,
             "temperature": kwargs.get("temperature", self.temperature),
             "stop": [self.chat_template.turn_end, *self.stop, *(stop or [])],
+            "stopping_criteria": StoppingCriteriaList([lambda _ids, _logits: closing.is_set()]),
         }
         return tokens, args
 
@@ -232,6 +263,11 @@ class LlamaCppChatModel(BaseChatModel):
             llama.eval(prefix)
         llama.n_tokens = len(prefix)
 
+    def _raise_if_cut(self) -> None:
+        # A generation stopped by close() is cut short: it must not pass for a complete answer.
+        if self._handle.closing.is_set():
+            raise BackendError("The answer was cut short: the llama.cpp model was closed (the server is stopping).")
+
     def _generated(self, prompt_tokens: list[int]) -> int:
         # llama.cpp evaluates every sampled token but the last, so the context grows by n - 1: this
         # counts sampled tokens (the end-of-turn token included) alike for streamed and plain calls.
@@ -244,10 +280,11 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with self._handle.lock:
+        with self._handle.turn():
             tokens, args = self._completion_args(messages, stop, **kwargs)
             output = self._handle.llama.create_completion(tokens, stream=False, **args)
             generated = self._generated(tokens)
+            self._raise_if_cut()
         choice = output["choices"][0]
         message = AIMessage(
             content=choice["text"],
@@ -263,7 +300,7 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        with self._handle.lock:
+        with self._handle.turn():
             tokens, args = self._completion_args(messages, stop, **kwargs)
             finish_reason = None
             for part in self._handle.llama.create_completion(tokens, stream=True, **args):
@@ -275,6 +312,7 @@ class LlamaCppChatModel(BaseChatModel):
                         run_manager.on_llm_new_token(choice["text"], chunk=chunk)
                     yield chunk
             generated = self._generated(tokens)
+            self._raise_if_cut()
         # The counts travel in a last, empty chunk so that the aggregated message carries them once.
         yield ChatGenerationChunk(
             message=AIMessageChunk(

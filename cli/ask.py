@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 
-from cli.console import console
+from cli.console import console, err_console
 from cli.options import (
     BackendOption,
     ConfigOption,
@@ -19,17 +22,51 @@ from cli.options import (
     WorkdirOption,
     query_settings,
 )
+from core.config import Settings
+from core.errors import DyagError
 from finetune.runs import Run
 
+# Seconds `dyag serve` lets running requests finish after Ctrl-C or SIGTERM.
+SHUTDOWN_GRACE_S = 5
 
-def _assistant(workdir: Path | None, config: Path | None, run: Path | None, backend: str | None, model: str | None):  # type: ignore[no-untyped-def]
-    from assistant.answering import Assistant
 
+def _settings(workdir: Path | None, config: Path | None, run: Path | None, backend: str | None, model: str | None) -> Settings:
     settings = query_settings(config, require_index=False, workdir=workdir, backend=backend, generator_model=model)
     if run is not None:
         # A run name (under <workdir>/runs) or a folder; the settings then hold its folder.
         settings = settings.model_copy(update={"run": Run.find(run, settings.runs_dir).path.resolve()})
+    return settings
+
+
+def _assistant(settings: Settings):  # type: ignore[no-untyped-def]
+    from assistant.answering import Assistant
+
     return Assistant(settings)
+
+
+def _stopping_server(config: Any) -> Any:
+    """A uvicorn server for ``config`` (imported here: uvicorn is only needed by ``dyag serve``)."""
+    import uvicorn
+
+    from assistant.backends import clear_model_cache
+
+    class StoppingServer(uvicorn.Server):
+        """Closes the models first on Ctrl-C or SIGTERM: the answer being generated stops at its next
+        token and the ones queued behind it fail at once (HTTP 503), instead of each being generated
+        in turn while shutdown waits; answers that need no model finish within the grace period."""
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            await asyncio.get_running_loop().run_in_executor(None, clear_model_cache)
+            await super().shutdown(sockets)
+
+    return StoppingServer(config)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _print_sources(answer) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +108,11 @@ def ask(
     config: ConfigOption = None,
 ) -> None:
     """Answer one question about the catalog, with its sources."""
-    assistant = _assistant(workdir, config, run, backend, model)
+    from assistant.limits import checked_question
+
+    settings = _settings(workdir, config, run, backend, model)
+    question = checked_question(question, settings)
+    assistant = _assistant(settings)
     if as_json:
         print(json.dumps(assistant.ask(question, mode).model_dump(), ensure_ascii=False, indent=2))
         return
@@ -88,8 +129,9 @@ def chat(
 ) -> None:
     """Interactive, multi-turn chat (follow-ups such as « et son contact ? » work). Empty line or Ctrl-D quits."""
     from assistant.answering import Conversation
+    from assistant.limits import checked_question
 
-    assistant = _assistant(workdir, config, run, backend, model)
+    assistant = _assistant(_settings(workdir, config, run, backend, model))
     conversation = Conversation()
     console.print(Panel("Posez vos questions sur le catalogue des applications. Ligne vide pour quitter.", title="Dyag"))
     while True:
@@ -99,6 +141,11 @@ def chat(
             break
         if not question:
             break
+        try:
+            question = checked_question(question, assistant.settings)
+        except DyagError as exc:  # one question too long: say so and keep the conversation going
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            continue
         console.print("[bold green]Dyag>[/] ", end="")
         _print_streamed(assistant.stream(question, mode, conversation))
 
@@ -112,16 +159,28 @@ def serve(
     workdir: WorkdirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """HTTP API: POST /ask and an OpenAI-compatible POST /v1/chat/completions."""
+    """HTTP API: POST /ask and an OpenAI-compatible POST /v1/chat/completions.
+
+    Off this machine (a --host that is not loopback) it needs api_token (DYAG_API_TOKEN): clients
+    then send ``Authorization: Bearer <token>``.
+    """
     import uvicorn
 
     from assistant.server import create_app
 
-    assistant = _assistant(workdir, config, run, backend, model)
-    settings = assistant.settings
+    settings = _settings(workdir, config, run, backend, model)
     bind_host = host or settings.host
     bind_port = port or settings.port
-    if bind_host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[yellow]Warning:[/] listening on {bind_host}: other machines can query the catalog.")
-    console.print(f"Dyag API on http://{bind_host}:{bind_port} (POST /ask, POST /v1/chat/completions)")
-    uvicorn.run(create_app(assistant), host=bind_host, port=bind_port, log_level="warning")
+    if not _is_loopback(bind_host):
+        if settings.api_token is None:
+            raise DyagError(
+                f"Listening on {bind_host} lets other machines query the API: set a bearer token first "
+                "(DYAG_API_TOKEN=<16+ random characters>, or api_token in dyag.toml), or serve on 127.0.0.1."
+            )
+        console.print(f"[yellow]Warning:[/] listening on {bind_host}: other machines holding the token can query the catalog.")
+    app = create_app(_assistant(settings))
+    auth = " · bearer token required" if settings.api_token else ""
+    console.print(f"Dyag API on http://{bind_host}:{bind_port} (POST /ask, POST /v1/chat/completions){auth}")
+    _stopping_server(
+        uvicorn.Config(app, host=bind_host, port=bind_port, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    ).run()

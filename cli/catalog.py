@@ -55,6 +55,10 @@ def ingest(
         task = progress.add_task("Loading the embedding model and the catalog", total=None)
 
         def report(step: str, done: int, total: int) -> None:
+            if step == "intent model":
+                # Once per work directory and registry version (~15 s): the router's classifier.
+                progress.update(task, description="Training the question router", completed=None, total=None)
+                return
             progress.update(task, description="Embedding changed chunks", completed=done, total=total)
 
         summary = ingest_catalog(catalog, settings, skip_invalid=skip_invalid, progress=report)
@@ -85,7 +89,8 @@ def inspect(
     if format not in {"table", "json", "markdown"}:
         raise typer.BadParameter("choose table, json or markdown", param_hint="--format")
     settings = settings_from(config)
-    result = inspect_catalog(load_catalog(catalog, skip_invalid=skip_invalid, max_field_chars=settings.max_field_chars))
+    report = load_catalog(catalog, skip_invalid=skip_invalid, max_field_chars=settings.max_field_chars, max_list_items=settings.max_list_items)
+    result = inspect_catalog(report)
     if format == "json":
         print(json.dumps(result.model_dump(), ensure_ascii=False, indent=2))
         return

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.choices import BACKEND_NAMES, backends_help
 from core.errors import DyagError
@@ -47,7 +47,10 @@ class Settings(BaseModel):
     chroma_url: str | None = Field(None, description="URL of a Chroma server (chroma run); embedded store when unset.")
     collection: str = Field("dyag_chunks", description="Name of the Chroma collection.")
     chunk_words: int = Field(180, ge=20, description="Maximum words per chunk before a section is split.")
-    max_field_chars: int = Field(200_000, ge=1000, description="Longest accepted value of a single field.")
+    max_field_chars: int = Field(
+        200_000, ge=1000, description="Most characters one field may hold, its nested items and sub-fields together."
+    )
+    max_list_items: int = Field(1000, ge=10, description="Most items a list (or keys an object) of a record may hold.")
     embed_batch_size: int = Field(64, ge=1)
     top_k: int = Field(5, ge=1, description="Chunks given to the generator.")
     context_tokens: int = Field(
@@ -71,9 +74,20 @@ class Settings(BaseModel):
     temperature: float = Field(0.0, ge=0.0)
     run: Path | None = Field(None, description="Fine-tuning run whose adapter/GGUF serves the finetuned and hybrid modes.")
 
+    max_question_chars: int = Field(
+        2000, ge=100, description="Longest question accepted (CLI, HTTP API): longer ones are refused before any work."
+    )
+
     # Serving
     host: str = "127.0.0.1"
     port: int = 8765
+    # Never written out: a dump of the settings (web app cache keys, run manifests) leaves it behind.
+    api_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        exclude=True,
+        description="Bearer token the HTTP API requires (DYAG_API_TOKEN); optional on 127.0.0.1, required on any other host.",
+    )
 
     @field_validator("backend")
     @classmethod

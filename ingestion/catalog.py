@@ -33,6 +33,8 @@ from ingestion.text_repair import (
     normalise_key,
     parse_french_date,
     repair_url,
+    restore_stray_bytes,
+    strip_control_chars,
     strip_markdown_bold,
     strip_system_prefix,
 )
@@ -40,6 +42,24 @@ from ingestion.text_repair import (
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_FIELD_CHARS = 200_000
+DEFAULT_MAX_LIST_ITEMS = 1000
+# Real records nest three levels (record → contacts → contact); deeper is a broken or hostile
+# export, and would reach Python's recursion limit further down (pydantic, JSON, chunking).
+MAX_NESTING = 12
+# Values quoted in an error message are cut to this length: the message must stay one line.
+_QUOTED_CHARS = 80
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+MIXED_ENCODING = "utf-8+cp1252"
+
+
+def _quoted(value: str) -> str:
+    return repr(value if len(value) <= _QUOTED_CHARS else value[:_QUOTED_CHARS] + "…")
+
+
+def _printable(note: str) -> str:
+    """A repair note or field path as stored and shown: raw key names may hold controls, stray bytes, megabytes."""
+    note = strip_control_chars(restore_stray_bytes(note))
+    return note if len(note) <= 4 * _QUOTED_CHARS else note[: 4 * _QUOTED_CHARS] + "…"
 
 
 class CatalogError(DyagError, ValueError):
@@ -60,11 +80,11 @@ class CatalogError(DyagError, ValueError):
         if index is not None:
             where.append(f"record #{index}")
         if record_id:
-            where.append(f"id {record_id!r}")
+            where.append(f"id {_quoted(record_id)}")
         if name:
-            where.append(f"nom {name!r}")
+            where.append(f"nom {_quoted(name)}")
         if field:
-            where.append(f"field {field!r}")
+            where.append(f"field {_quoted(field)}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 
 
@@ -92,21 +112,33 @@ for _name, _aliases in FREE_OBJECT_LIST_FIELDS.items():
 
 
 def read_catalog_text(path: Path) -> tuple[str, str]:
-    """Read the file whatever its encoding: UTF-8 (with or without BOM), UTF-16, else cp1252/Latin-1."""
+    """Read the file whatever its encoding: UTF-8 (with or without BOM), UTF-16, else cp1252/Latin-1.
+
+    A UTF-8 file with some bytes that are not UTF-8 (one record saved in cp1252) is read as UTF-8
+    with those bytes escaped (U+DC80–U+DCFF): the record builder reads them as cp1252 and reports
+    the record, rather than decoding the whole file as cp1252 and garbling the other records.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise CatalogError(f"File {path} does not exist. Check the path.") from None
     except IsADirectoryError:
         raise CatalogError(f"{path} is a directory; give the catalog's JSON file.") from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    bom = raw.startswith(b"\xef\xbb\xbf")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise CatalogError(
+                f"{path} starts as UTF-16 but is not valid UTF-16 at byte {exc.start:,}: the file is damaged. Re-export the catalog."
+            ) from None
+    body = raw[3:] if bom else raw
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError:
         pass
+    if bom or _UTF8_MULTIBYTE.search(body):
+        return body.decode("utf-8", errors="surrogateescape"), MIXED_ENCODING
     try:
         return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -119,6 +151,12 @@ def parse_catalog_json(text: str, path: Path) -> tuple[list[Any], str | None]:
         raise CatalogError(f"{path} is empty. Export the catalog again.")
     try:
         data = json.loads(text)
+    except RecursionError:
+        line = _too_deep_line(text)
+        raise CatalogError(
+            f"{path} nests values more than {MAX_NESTING} levels deep (line {line}), too deep to read: "
+            "the export is corrupted. Fix the file or export the catalog again."
+        ) from None
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text.rstrip()) - 1
         hint = (
@@ -130,6 +168,8 @@ def parse_catalog_json(text: str, path: Path) -> tuple[list[Any], str | None]:
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {hint}. "
             "Re-export the catalog or fix the file."
         ) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits: Python refuses to convert it
+        raise CatalogError(f"{path} holds a value JSON cannot be read into: {exc}. Fix the file.") from None
     if isinstance(data, list):
         return data, None
     if isinstance(data, dict):
@@ -149,11 +189,25 @@ def parse_catalog_json(text: str, path: Path) -> tuple[list[Any], str | None]:
     )
 
 
+def _too_deep_line(text: str) -> int:
+    """The line where brackets (outside strings) first nest deeper than :data:`MAX_NESTING`."""
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return text.count("\n", 0, match.start()) + 1
+        elif token in "]}":
+            depth -= 1
+    return 1
+
+
 class _RecordBuilder:
     """Normalises one raw record; collects repairs and placeholders as it goes."""
 
-    def __init__(self, raw: dict[str, Any], index: int, max_chars: int) -> None:
-        self.raw, self.index, self.max_chars = raw, index, max_chars
+    def __init__(self, raw: dict[str, Any], index: int, max_chars: int, max_items: int = DEFAULT_MAX_LIST_ITEMS) -> None:
+        self.raw, self.index, self.max_chars, self.max_items = raw, index, max_chars, max_items
         self.repairs: list[str] = []
         self.placeholders: list[str] = []
         self.record_id: str | None = None
@@ -161,6 +215,13 @@ class _RecordBuilder:
 
     def error(self, message: str, field: str | None = None) -> CatalogError:
         return CatalogError(message, index=self.index, record_id=self.record_id, name=self.name, field=field)
+
+    def _too_long(self, value: str, field: str) -> CatalogError:
+        return self.error(
+            f"value is {len(value):,} characters long (limit {self.max_chars:,}); the export is probably "
+            "corrupted. Fix the record or raise max_field_chars in dyag.toml.",
+            field,
+        )
 
     def clean(self, value: Any, field: str) -> str | None:
         """One text value: repaired, stripped; None when empty."""
@@ -173,17 +234,21 @@ class _RecordBuilder:
         if not isinstance(value, str):
             raise self.error(f"expected text, found {type(value).__name__}", field)
         if len(value) > self.max_chars:
-            raise self.error(
-                f"value is {len(value):,} characters long (limit {self.max_chars:,}); the export is probably "
-                "corrupted. Fix the record or raise max_field_chars in dyag.toml.",
-                field,
-            )
-        text = value.strip()
+            raise self._too_long(value, field)
+        restored = restore_stray_bytes(value)
+        if restored != value:
+            self.repairs.append(f"{field}: bytes that are not UTF-8 read as cp1252")
+        text = restored.strip()
         if not text:
             return None
         fixed = fix_mojibake(text)
         if fixed != text:
             self.repairs.append(f"{field}: mojibake repaired")
+        text, fixed = fixed, strip_control_chars(fixed).strip()
+        if fixed != text:
+            self.repairs.append(f"{field}: control characters removed")
+        if not fixed:
+            return None
         if is_placeholder(fixed):
             self.placeholders.append(field)
             return fixed
@@ -242,7 +307,9 @@ class _RecordBuilder:
             obj: dict[str, Any] = {}
             for key, raw_value in item.items():
                 sub = alias_to_sub.get(normalise_key(key))
-                text = self.clean(raw_value, f"{where}.{key}") if not isinstance(raw_value, (list, dict)) else json.dumps(raw_value, ensure_ascii=False)
+                nested = isinstance(raw_value, (list, dict))
+                # A list or object where text belongs is kept as JSON text, its strings cleaned like any other.
+                text = json.dumps(self._extra_value(raw_value, f"{where}.{key}"), ensure_ascii=False) if nested else self.clean(raw_value, f"{where}.{key}")
                 if sub is None:
                     # Unknown sub-field: kept on the sub-record (the models allow extra fields).
                     sub = normalise_key(key).replace(" ", "_")
@@ -266,14 +333,55 @@ class _RecordBuilder:
             return out
         return [{first: part} for part in re.split(r"\s*[;\n]\s*", cleaned) if part]
 
+    def check_shape(self) -> None:
+        """Nesting depth, list lengths and each field's total size, checked before any recursive step.
+
+        Iterative on purpose: a record nested 900 levels deep must fail here, naming its field,
+        not with a RecursionError further down. Every item counts one character, so a field of
+        200,000 empty items is as bounded as one of a 200,000-character string.
+        """
+        if len(self.raw) > self.max_items:
+            raise self.error(f"the record has {len(self.raw):,} fields (limit {self.max_items:,}); the export is probably corrupted.")
+        for key, value in self.raw.items():
+            field = str(key)
+            size = len(field)
+            stack: list[tuple[Any, int, str]] = [(value, 1, field)]
+            while stack:
+                item, depth, where = stack.pop()
+                size += len(item) if isinstance(item, str) else 1
+                if isinstance(item, str) and len(item) > self.max_chars:
+                    raise self._too_long(item, where)
+                if isinstance(item, (list, dict)):
+                    if depth > MAX_NESTING:
+                        raise self.error(f"values are nested more than {MAX_NESTING} levels deep; the export is probably corrupted.", where)
+                    if len(item) > self.max_items:
+                        raise self.error(
+                            f"holds {len(item):,} items (limit {self.max_items:,}); the export is probably corrupted. "
+                            "Fix the record or raise max_list_items in dyag.toml.",
+                            where,
+                        )
+                    if isinstance(item, dict):
+                        size += sum(len(str(k)) for k in item)
+                        stack.extend((v, depth + 1, f"{where}.{k}") for k, v in item.items())
+                    else:
+                        stack.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(item))
+                if size > self.max_chars:
+                    raise self.error(
+                        f"holds more than {self.max_chars:,} characters (its values together); the export is probably "
+                        "corrupted. Fix the record or raise max_field_chars in dyag.toml.",
+                        field,
+                    )
+
     def build(self) -> AppRecord:
         norm: dict[str, tuple[str, Any]] = {}
         for key, value in self.raw.items():
             norm.setdefault(normalise_key(str(key)), (str(key), value))
         id_value = next((norm[a][1] for a in SCALAR_FIELDS["id"] if a in norm), None)
         name_value = next((norm[a][1] for a in SCALAR_FIELDS["nom"] if a in norm), None)
-        self.record_id = str(id_value).strip() if id_value not in (None, "") else None
+        # Only scalars name the record in messages: str() of a deeply nested value could itself overflow.
+        self.record_id = str(id_value).strip() if isinstance(id_value, (str, int, float)) and str(id_value).strip() else None
         self.name = str(name_value).strip() if isinstance(name_value, (str, int)) and str(name_value).strip() else None
+        self.check_shape()
 
         data: dict[str, Any] = {}
         extra: dict[str, Any] = {}
@@ -315,7 +423,11 @@ class _RecordBuilder:
         self._finish_contacts(data)
         try:
             return AppRecord(
-                **data, extra=extra, placeholders=sorted(set(self.placeholders)), repairs=self.repairs, source_index=self.index
+                **data,
+                extra=extra,
+                placeholders=sorted({_printable(p) for p in self.placeholders}),
+                repairs=[_printable(r) for r in self.repairs],
+                source_index=self.index,
             )
         except ValidationError as exc:
             err = exc.errors()[0]
@@ -384,7 +496,11 @@ class _RecordBuilder:
 
 
 def normalise_records(
-    raw_records: list[Any], *, skip_invalid: bool = False, max_field_chars: int = DEFAULT_MAX_FIELD_CHARS
+    raw_records: list[Any],
+    *,
+    skip_invalid: bool = False,
+    max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
+    max_list_items: int = DEFAULT_MAX_LIST_ITEMS,
 ) -> tuple[list[AppRecord], list[CatalogError]]:
     """Normalise raw records; raise the first error, or collect them all with ``skip_invalid``."""
     records: list[AppRecord] = []
@@ -394,7 +510,7 @@ def normalise_records(
         try:
             if not isinstance(raw, dict):
                 raise CatalogError(f"expected an object with fields, found {type(raw).__name__}", index=index)
-            record = _RecordBuilder(raw, index, max_field_chars).build()
+            record = _RecordBuilder(raw, index, max_field_chars, max_list_items).build()
             if record.id in seen:
                 first = seen[record.id]
                 raise CatalogError(
@@ -413,7 +529,11 @@ def normalise_records(
 
 
 def load_catalog(
-    path: Path | str, *, skip_invalid: bool = False, max_field_chars: int = DEFAULT_MAX_FIELD_CHARS
+    path: Path | str,
+    *,
+    skip_invalid: bool = False,
+    max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
+    max_list_items: int = DEFAULT_MAX_LIST_ITEMS,
 ) -> LoadReport:
     """Read, parse and normalise a catalog file.
 
@@ -426,9 +546,18 @@ def load_catalog(
     raw_records, list_key = parse_catalog_json(text, path)
     if not raw_records:
         raise CatalogError(f"{path} contains no application records (the list is empty).")
-    records, rejected = normalise_records(raw_records, skip_invalid=skip_invalid, max_field_chars=max_field_chars)
+    records, rejected = normalise_records(
+        raw_records, skip_invalid=skip_invalid, max_field_chars=max_field_chars, max_list_items=max_list_items
+    )
     if not records:
         raise CatalogError(f"No valid record in {path}: all {len(rejected)} were rejected (first: {rejected[0]}).")
+    if encoding == MIXED_ENCODING:
+        garbled = [f"#{r.source_index} {_quoted(r.nom)}" for r in records if any("not UTF-8" in repair for repair in r.repairs)]
+        where = ", ".join(garbled[:10]) + (" …" if len(garbled) > 10 else "") if garbled else "field names or rejected records only"
+        log.warning(
+            "%s is UTF-8 but holds bytes that are not, read as cp1252 — in %s. Check them (dyag inspect lists the repairs).",
+            path, where,
+        )
     source_keys: dict[str, int] = {}
     for raw in raw_records:
         if isinstance(raw, dict):

@@ -45,6 +45,43 @@ def fix_mojibake(text: str) -> str:
     return text
 
 
+# Lone surrogates: U+DC80–U+DCFF are the bytes that were not UTF-8 (read with errors="surrogateescape");
+# others can only come from a JSON escape such as "\\ud800" and encode to nothing.
+_STRAY_BYTES = re.compile("[\udc80-\udcff]+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0/C1 controls but tab and newlines, DEL, bidi embeddings/overrides/isolates, and a BOM inside text:
+# invisible, they garble names and chunks and can disguise one name as another.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+_LINE_SEPARATOR = re.compile("[\x85\u2028\u2029]")
+
+
+def _stray_bytes_as_cp1252(match: re.Match[str]) -> str:
+    out = []
+    for char in match.group():
+        byte = bytes([ord(char) - 0xDC00])
+        try:
+            out.append(byte.decode("cp1252"))
+        except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d: undefined in cp1252
+            out.append(byte.decode("latin-1"))
+    return "".join(out)
+
+
+def restore_stray_bytes(text: str) -> str:
+    """Read the bytes of a UTF-8 file that were not UTF-8 (escaped as U+DC80–U+DCFF) as cp1252.
+
+    Such bytes are nearly always a record saved in cp1252/Latin-1 inside a UTF-8 export
+    ("caf\\xe9" → "café"). Other lone surrogates become U+FFFD: no encoding can write them.
+    """
+    if not _LONE_SURROGATE.search(text):
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", _STRAY_BYTES.sub(_stray_bytes_as_cp1252, text))
+
+
+def strip_control_chars(text: str) -> str:
+    """Drop invisible control characters (NUL, ESC, bidi overrides…); line separators become newlines."""
+    return _CONTROL.sub("", _LINE_SEPARATOR.sub("\n", text))
+
+
 def fix_line_breaks(text: str) -> str:
     """Turn the literal ``r n`` (or ``\\r\\n``) token that exports leave for line breaks into newlines."""
     if "r n" not in text and "\\n" not in text:
@@ -137,7 +174,7 @@ def normalise_key(key: str) -> str:
     Apostrophes, hyphens, underscores and brackets count as spaces; ``/`` is kept because it
     is part of ``date dd/mm/yyyy``.
     """
-    key = fix_mojibake(key)
+    key = fix_mojibake(restore_stray_bytes(key))
     key = unicodedata.normalize("NFKD", key)
     key = "".join(c for c in key if not unicodedata.combining(c)).lower()
     key = re.sub(r"[^a-z0-9/*]+", " ", key)

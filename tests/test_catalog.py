@@ -154,3 +154,90 @@ def test_record_that_is_not_an_object(tmp_path):
     path.write_text(json.dumps([{"id": "1", "nom": "A"}, "oops"]))
     with pytest.raises(CatalogError, match="record #1"):
         load_catalog(path)
+
+
+# --- hostile values (issue #15): sizes inside lists and objects, nesting, encodings, controls ---
+
+
+def _rejected(tmp_path, records, **limits) -> CatalogError:  # type: ignore[no-untyped-def]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path, **limits)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("contact", "field"),
+    [
+        ({"contact": ["x" * 10_000_000]}, "contacts[0].contact[0]"),  # a list where text belongs
+        ({"contact": {"nom": "x" * 300_000}}, "contacts[0].contact.nom"),  # an object where text belongs
+        ({"contact": ["x" * 150_000, "y" * 150_000]}, "contacts"),  # each value fits, together they do not
+    ],
+)
+def test_the_field_size_limit_holds_inside_lists_and_objects(tmp_path, contact, field):
+    error = _rejected(tmp_path, [{"id": "1", "nom": "A"}, {"id": "2", "nom": "BIG", "contacts": [contact]}])
+    assert (error.index, error.record_id, error.field) == (1, "2", field)
+    assert "max_field_chars" in str(error) and len(str(error)) < 400
+
+
+def test_a_list_of_200000_items_is_rejected_with_its_field(tmp_path):
+    error = _rejected(tmp_path, [{"id": "7", "nom": "LONG", "contacts": [{"contact": f"p{i}"} for i in range(200_000)]}])
+    assert error.field == "contacts" and "200,000 items" in str(error) and "max_list_items" in str(error)
+    # The limit is a setting: a catalog within it loads.
+    path = write_catalog(tmp_path / "ok.json", [{"id": "7", "nom": "LONG", "fonctions": [f"f{i}" for i in range(50)]}])
+    assert len(load_catalog(path, max_list_items=50).records[0].fonctions) == 50
+    with pytest.raises(CatalogError, match="50 items"):
+        load_catalog(path, max_list_items=49)
+
+
+def test_deep_nesting_names_the_record_and_field(tmp_path):
+    deep: object = "x"
+    for _ in range(900):
+        deep = [deep]
+    error = _rejected(tmp_path, [{"id": "1", "nom": "A"}, {"id": "9", "nom": "DEEP", "champ inconnu": deep}])
+    assert (error.index, error.record_id, error.name) == (1, "9", "DEEP")
+    assert error.field.startswith("champ inconnu[0]") and "nested more than" in str(error) and len(str(error)) < 400
+    # Deeper than Python's JSON reader goes: the file's line is named instead.
+    path = tmp_path / "deeper.json"
+    path.write_text('[{"id": "1", "nom": "A"},\n{"id": "2", "nom": "B", "x": ' + "[" * 5000 + "]" * 5000 + "}]")
+    with pytest.raises(CatalogError, match=r"nests values more than \d+ levels deep \(line 2\)"):
+        load_catalog(path)
+
+
+def test_bytes_that_are_not_utf8_are_repaired_in_their_record_and_reported(tmp_path, caplog):
+    records = [
+        {"id": "1", "nom": "ÉTIAGE", "descriptif": "Données d'étiage en été."},
+        {"id": "2", "nom": "MIXTE", "descriptif": "Système de gestion du café"},
+    ]
+    raw = json.dumps(records, ensure_ascii=False).encode("utf-8").replace("café".encode(), "café".encode("cp1252"))
+    path = tmp_path / "mixed.json"
+    path.write_bytes(raw)
+    with caplog.at_level("WARNING", logger="ingestion.catalog"):
+        report = load_catalog(path)
+    first, mixed = report.records
+    # The UTF-8 records stay right, and so does the one saved in cp1252 (both encodings in one value).
+    assert first.nom == "ÉTIAGE" and first.descriptif == "Données d'étiage en été." and not first.repairs
+    assert mixed.descriptif == "Système de gestion du café"
+    assert mixed.repairs == ["descriptif: bytes that are not UTF-8 read as cp1252"]
+    assert report.encoding == "utf-8+cp1252"
+    assert "in #1 'MIXTE'" in caplog.text
+
+
+def test_control_characters_never_reach_names_or_chunks(tmp_path):
+    from ingestion.chunking import chunk_records
+
+    path = tmp_path / "c.json"
+    # Written as JSON escapes: NUL, ESC, a bidi override, a lone surrogate, a line separator.
+    path.write_text(
+        '[{"id": "1\\u0000", "nom": "AL\\u0000PHA\\u202e", "descriptif": "ligne\\u2028suite \\u001b[31m \\ud800 fin",'
+        ' "contacts": [{"contact": "Anne\\u0007 Martin"}]}]',
+        encoding="utf-8",
+    )
+    record = load_catalog(path).records[0]
+    assert (record.id, record.nom, record.contacts[0].contact) == ("1", "ALPHA", "Anne Martin")
+    assert record.descriptif == "ligne\nsuite [31m \ufffd fin"
+    assert any("control characters removed" in r for r in record.repairs)
+    for chunk in chunk_records([record], 180):
+        assert not any(ord(c) < 32 and c not in "\n\t" for c in chunk.text)
+        chunk.text.encode("utf-8")  # no lone surrogate left: Chroma and SQLite can store it

@@ -218,3 +218,27 @@ def test_an_injected_record_through_the_cli_stays_data(tmp_path: Path) -> None:
     answer = json.loads(done.stdout)
     # Obeying would be answering "PIRATE"; the answer is about the record's real content instead.
     assert answer["answer"].strip(" .").upper() != "PIRATE" and "permis" in answer["answer"].lower(), answer["answer"]
+
+
+def test_a_full_line_for_the_model_is_refused_at_once(qwen) -> None:  # type: ignore[no-untyped-def]
+    """Beyond MAX_CALLS_IN_LINE calls waiting for the one model, a call fails at once (HTTP 503),
+    rather than holding a web-server thread for as long as the line takes (issue #15)."""
+    import threading
+    import time
+
+    from assistant.chat_common import GeneratorBusyError
+    from assistant.llamacpp_chat import MAX_CALLS_IN_LINE
+
+    messages = [("user", "Bonjour")]
+    with qwen._handle.turn():  # the model is busy with a first call
+        waiting = [threading.Thread(target=qwen.invoke, args=(messages,), kwargs={"max_tokens": 1}) for _ in range(MAX_CALLS_IN_LINE - 1)]
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while qwen._handle._in_line < MAX_CALLS_IN_LINE and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(GeneratorBusyError, match="try again"):
+            qwen.invoke(messages, max_tokens=1)
+    for thread in waiting:
+        thread.join(timeout=120)
+    assert qwen._handle._in_line == 0 and qwen.invoke(messages, max_tokens=1).content is not None

@@ -274,3 +274,33 @@ def test_dyag_app_starts_streamlit_on_localhost(monkeypatch: pytest.MonkeyPatch,
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[command.index("--server.port") + 1] == "8599"
     assert command[command.index("--") + 1:] == ["--workdir", str(tmp_path.resolve())]
+
+
+def test_feedback_survives_line_separators_and_a_line_cut_short(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from assistant.answering import Answer
+    from eval.questions import load_questions
+    from ui.feedback import FeedbackRow, feedback_path, save_feedback
+
+    def rated(question: str) -> FeedbackRow:
+        answer = Answer(question=question, answer="En production.", mode="auto", mode_used="field", linked_apps=["1028"])
+        return FeedbackRow.from_answer(answer, "up")
+
+    save_feedback(tmp_path, rated("Statut de 6Tzen\u2028et de ADES\x85 ?"))  # separators that splitlines() cuts at
+    with feedback_path(tmp_path).open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "feedback-cut", "question": "coup')  # a write cut short by a crash
+    save_feedback(tmp_path, rated("Qui contacter pour ADES ?"))
+
+    rows = load_feedback(tmp_path)
+    assert [r.question for r in rows] == ["Statut de 6Tzen\u2028et de ADES\x85 ?", "Qui contacter pour ADES ?"]
+    assert [q.question for q in load_questions(feedback_path(tmp_path), skip_invalid=True)] == [r.question for r in rows]
+    at = start_app(monkeypatch, tmp_path, EVAL_PAGE)
+    assert "2 avis · 2 👍" in texts(at.caption)
+
+
+def test_the_chat_input_holds_at_most_max_question_chars(monkeypatch: pytest.MonkeyPatch, ui_index: Settings) -> None:
+    at = start_app(monkeypatch, ui_index.workdir)
+    assert at.chat_input[0].max_chars == 2000
+    at.chat_input[0].set_value("Quel est le statut de 6Tzen ?\x00 " * 70).run()  # 2,100 characters, NUL included
+    assert not at.exception
+    asked = at.session_state["turns"][-1].question
+    assert len(asked) <= 2000 and "\x00" not in asked

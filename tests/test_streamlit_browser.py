@@ -9,6 +9,7 @@ the reason. The screenshot is kept in ``tests/artifacts/chat.png`` (docs/chat.pn
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -77,13 +78,20 @@ def _wait_healthy(url: str, server: subprocess.Popen[str]) -> None:
 
 @pytest.fixture
 def app_url(ui_index: Settings, tmp_path: Path) -> Iterator[str]:  # noqa: F811
+    with app_url_for(ui_index, tmp_path) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def app_url_for(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """The app on ``settings.workdir``, started as ``dyag app`` starts it; its URL."""
     port = _free_port()
     log_file = (tmp_path / "streamlit.log").open("w+")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DYAG_RUN", None)
     # The very command `dyag app` runs (localhost, headless, no file watcher, no developer toolbar).
     server = subprocess.Popen(
-        streamlit_command(APP, "127.0.0.1", port, ui_index.workdir, config=None, run=None),
+        streamlit_command(APP, "127.0.0.1", port, settings.workdir, config=None, run=None),
         cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True,
     )
     try:

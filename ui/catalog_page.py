@@ -61,7 +61,7 @@ def _rows(items: list, exclude: set[str] | None = None) -> list[dict]:  # type: 
 
 
 def render_record(record: AppRecord) -> None:
-    st.subheader(record.display_name)
+    st.subheader(md_escape(record.display_name))  # a header is Markdown: an image in a name would be fetched
     scalars = {
         "id": "Identifiant", "statut": "Statut", "portee_geographique": "Portée géographique", "famille": "Famille",
         "technologie_principale": "Technologie principale", "date_modification": "Dernière modification de la fiche",
@@ -91,7 +91,7 @@ def render_record(record: AppRecord) -> None:
     if record.placeholders or record.repairs:
         with st.expander("Qualité de la fiche"):
             if record.placeholders:
-                st.markdown("Valeurs provisoires : " + ", ".join(record.placeholders))
+                st.markdown("Valeurs provisoires : " + md_escape(", ".join(record.placeholders)))
             st.text("\n".join(record.repairs))
 
 

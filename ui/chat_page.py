@@ -15,12 +15,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Literal
+from urllib.parse import quote
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from assistant.answering import Answer, Assistant, Conversation
 from assistant.chat_common import BackendError
+from assistant.limits import checked_question
 from core.choices import MODE_NAMES, get_mode
 from ingestion.embeddings import EmbeddingModelError
 from ingestion.index import IndexStateError
@@ -68,7 +70,12 @@ def _needs_finetuned(mode: str) -> bool | None:
 
 
 def stream_reply(assistant: Assistant, question: str, mode: str, conversation: Conversation) -> Reply:
-    """Answer in ``mode``, streaming the text into the current container as it is generated."""
+    """Answer in ``mode``, streaming the text into the current container as it is generated.
+
+    Answers quote the catalog and the model, so they are shown escaped, like every catalog text:
+    an image in a record (``![x](http://host/pixel.png)``) would otherwise be fetched by every
+    browser that shows it. Escaping is per character, so escaped pieces join into the escaped answer.
+    """
     final: list[Answer] = []
 
     def pieces() -> Iterator[str]:
@@ -76,7 +83,7 @@ def stream_reply(assistant: Assistant, question: str, mode: str, conversation: C
             if isinstance(event, Answer):
                 final.append(event)
             else:
-                yield event
+                yield md_escape(event)
 
     try:
         finetuned = _needs_finetuned(mode)
@@ -88,15 +95,15 @@ def stream_reply(assistant: Assistant, question: str, mode: str, conversation: C
         with shown:
             st.write_stream(pieces())
         if final and final[0].rejected:
-            shown.markdown(final[0].answer)  # the guards replaced a generated answer by the refusal
+            shown.markdown(md_escape(final[0].answer))  # the guards replaced a generated answer by the refusal
     except BackendError as exc:
         log.warning("Mode %s unavailable: %s", mode, exc)
-        reply = Reply(mode, warning=f"Le mode **{mode}** n'est pas disponible : {exc}")
+        reply = Reply(mode, warning=f"Le mode **{mode}** n'est pas disponible : {md_escape(str(exc))}")
         st.warning(reply.warning)
         return reply
     except Exception as exc:  # one failing mode must not take the page (or the other modes) down
         log.exception("Answering in mode %s failed", mode)
-        reply = Reply(mode, warning=f"Le mode **{mode}** a échoué : {exc}")
+        reply = Reply(mode, warning=f"Le mode **{mode}** a échoué : {md_escape(str(exc))}")
         st.warning(reply.warning)
         return reply
     return Reply(mode, answer=final[0])
@@ -121,8 +128,8 @@ def render_sources(answer: Answer, assistant: Assistant) -> None:
     lines = []
     for app_id in list(sections)[:MAX_SOURCES_SHOWN]:
         record = assistant.by_id.get(app_id)
-        line = f"- **{md_escape(names[app_id])}** (id {app_id}) · section {md_escape(', '.join(sections[app_id]))}"
-        line += f" · [fiche](./catalogue?app={app_id})"
+        line = f"- **{md_escape(names[app_id])}** (id {md_escape(app_id)}) · section {md_escape(', '.join(sections[app_id]))}"
+        line += f" · [fiche](./catalogue?app={quote(app_id, safe='')})"
         for site in record.sites if record else []:
             if url := safe_url(site.url):
                 line += f" · [{md_escape(site.nature or 'site')}]({url})"
@@ -132,7 +139,8 @@ def render_sources(answer: Answer, assistant: Assistant) -> None:
         lines.append(f"- … et {hidden} autres applications")
     st.markdown("**Sources**\n\n" + "\n".join(lines))
     for number, source in enumerate((s for s in answer.sources if s.text), 1):
-        with st.expander(f"Extrait {number} — {source.app_name} · {source.section}"):
+        # Labels are Markdown too (images included).
+        with st.expander(f"Extrait {number} — {md_escape(source.app_name)} · {md_escape(source.section)}"):
             # st.text: catalog text is shown as written, never interpreted as markdown.
             st.text(source.text)
 
@@ -167,7 +175,7 @@ def render_reply(reply: Reply, key: str, assistant: Assistant, workdir: Path, ea
             st.warning(reply.warning)
         return
     if not live:
-        st.markdown(reply.answer.answer)
+        st.markdown(md_escape(reply.answer.answer))
     render_meta(reply.answer)
     render_sources(reply.answer, assistant)
     render_feedback(reply.answer, key, workdir, earlier)
@@ -180,7 +188,7 @@ def _reply_slots(modes: list[str]) -> list[DeltaGenerator]:
 
 def render_turn(turn: Turn, index: int, assistant: Assistant, workdir: Path, earlier: list[str]) -> None:
     with st.chat_message("user"):
-        st.markdown(turn.question)
+        st.markdown(md_escape(turn.question))
     with st.chat_message("assistant"):
         for number, (reply, slot) in enumerate(zip(turn.replies, _reply_slots([r.mode for r in turn.replies]))):
             with slot:
@@ -193,7 +201,7 @@ def answer_turn(question: str, modes: list[str], assistant: Assistant, workdir: 
     """Answer ``question`` live in each mode, in sequence, each into its own column."""
     conversation: Conversation = st.session_state["conversation"]
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(md_escape(question))
     replies = []
     with st.chat_message("assistant"):
         for number, (mode, slot) in enumerate(zip(modes, _reply_slots(modes))):
@@ -230,7 +238,7 @@ def render() -> None:
     settings = app_settings()
     st.title("Dyag — le catalogue des applications")
     modes = chosen_modes()
-    question = st.chat_input("Posez une question, par ex. « Quel est le statut de 6Tzen ? »")
+    question = st.chat_input("Posez une question, par ex. « Quel est le statut de 6Tzen ? »", max_chars=settings.max_question_chars)
     try:
         with st.spinner("Chargement de l'index et du modèle d'embedding (une fois par serveur)…"):
             assistant = get_assistant(settings)
@@ -245,6 +253,8 @@ def render() -> None:
     for index, turn in enumerate(turns):
         render_turn(turn, index, assistant, settings.workdir, questions[:index])
     if question:
+        # Within max_question_chars already (Streamlit cuts the value to max_chars): only cleaned here.
+        question = checked_question(question, settings)
         if not modes:
             st.warning("Choisissez au moins un mode à comparer.")
             return

@@ -6,10 +6,13 @@ makes the answer the expected one; a thumbs-down carries the correction when the
 one (without one it has no ``expected_answer``: ``eval.questions.load_questions(path,
 skip_invalid=True)`` keeps the rows that can be scored).
 The file is append-only — rows are never rewritten, so concurrent sessions cannot lose each other's.
+Lines end at ``\n`` only: U+2028, U+2029 and U+0085 are written escaped, and a line that cannot be
+read (cut short by a crash) is skipped with a warning, never the whole file.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +23,11 @@ from pydantic import BaseModel, Field
 
 from assistant.answering import Answer
 
+log = logging.getLogger(__name__)
+
 FEEDBACK_FILE = "feedback.jsonl"
+# Valid inside JSON strings, but line breaks to str.splitlines() and to many JSONL readers.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
 # One lock per process: Streamlit serves every browser session from threads of the same process.
 _WRITE_LOCK = threading.Lock()
 
@@ -74,13 +81,32 @@ def feedback_path(workdir: Path) -> Path:
 def save_feedback(workdir: Path, row: FeedbackRow) -> Path:
     path = feedback_path(workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _WRITE_LOCK, path.open("a", encoding="utf-8") as handle:
-        handle.write(row.model_dump_json() + "\n")
+    line = row.model_dump_json()
+    for char, escaped in _LINE_BREAKS.items():
+        line = line.replace(char, escaped)
+    with _WRITE_LOCK, path.open("a+b") as handle:
+        # After a line cut short (a crash mid-write), start a new line rather than extend the broken one.
+        handle.seek(0, 2)
+        if handle.tell():
+            handle.seek(-1, 2)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(line.encode("utf-8") + b"\n")
     return path
 
 
 def load_feedback(workdir: Path) -> list[FeedbackRow]:
+    """Every readable row; unreadable lines are skipped with a warning that gives their numbers."""
     path = feedback_path(workdir)
     if not path.is_file():
         return []
-    return [FeedbackRow.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows, bad = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").split("\n"), 1):
+        if line.strip():
+            try:
+                rows.append(FeedbackRow.model_validate_json(line))
+            except ValueError:
+                bad.append(number)
+    if bad:
+        log.warning("%s: skipped %d unreadable line(s): %s", path, len(bad), ", ".join(map(str, bad[:20])))
+    return rows

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$])")
+# ":" as well: Streamlit reads ":red[…]" as colour and ":smile:" as an emoji.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$:])")
 
 
 def md_escape(text: str) -> str:
-    """``text`` with every Markdown-active character escaped (catalogs contain ``**…**`` and brackets)."""
+    """``text`` with every Markdown-active character escaped (catalogs contain ``**…**`` and brackets).
+
+    No link, image or HTML survives; a bare URL still becomes a link (GitHub-flavoured autolink) that shows its target.
+    """
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
