@@ -12,13 +12,12 @@ Modes
 
 The generation path is a LangChain Runnable (``prepare | chat_model``), so any LangChain chat
 model can answer, and Dyag's pieces can be reused in other chains. Catalog text only ever
-reaches a model inside the user turn's "Contexte" block; the system prompt says it is data.
+reaches a model inside the user turn's facts block (:mod:`core.prompts`), as data.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -28,24 +27,19 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, Field
 
+from assistant.aggregates import answer_aggregate
+from assistant.aggregates import parse as parse_aggregate
 from assistant.backends import load_chat_model
 from assistant.chat_common import generated_tokens
-from assistant.entity_linking import EntityMatch
-from assistant.field_answers import (
-    FieldAnswer,
-    answer_aggregate,
-    answer_fields,
-    detect_intents,
-    intent_labels,
-    intent_sections,
-    is_aggregate,
-)
+from assistant.field_answers import FieldAnswer, answer_fields, intent_labels, intent_sections
 from assistant.guards import AnswerGuard, mentions_credentials
 from assistant.retrieval import HybridRetriever, RetrievalResult, ScoredChunk
+from assistant.understanding import OUT_OF_SCOPE_REFUSAL, ParsedQuestion, QuestionReader
 from core.choices import get_mode
 from core.config import Settings
 from core.prompts import REFUSAL, build_messages, refusal_for_app
 from ingestion.chunking import chunk_body, context_blocks
+from ingestion.intent_model import ensure_intent_model
 from ingestion.text_repair import fold
 
 log = logging.getLogger(__name__)
@@ -57,16 +51,6 @@ SUSPICIOUS_RECORD = (
     "La fiche de {names} contient un texte qui demande des identifiants de connexion : Dyag ne le répète pas. "
     "Signalez-le au responsable du catalogue."
 )
-_FOLLOW_UP = re.compile(
-    r"^(et|puis|aussi|ok|d accord)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application)\b"
-)
-# Capitalised compounds ("Agri-Stat") and acronyms of 4+ capitals ("CCZEE"), anywhere in a question.
-_NAME_LIKE = re.compile(r"\b(?:[A-ZÀ-Ý][\w]*(?:-[A-ZÀ-Ý][\w]*)+|(?=[A-Z0-9]*[A-Z])[A-Z0-9]{4,})\b")
-# The catalog never holds credentials: such questions are refused, whatever else they mention.
-_SECRETS = re.compile(r"\b(mots? de passe|password|identifiants? de connexion|cle d api|api key|token d acces)\b")
-_NAME_CUE = re.compile(r"\b(?:l'application|l’application|appli(?:cation)?|logiciel|outil|de|pour|d'|à)\s*([A-Z0-9][\w\-]*[A-Z0-9a-z])\b")
-
-
 class Source(BaseModel):
     app_id: str
     app_name: str
@@ -117,19 +101,13 @@ class _Plan:
     mode_used: str
     app_ids: list[str]
     intents: list[str]
+    parsed: ParsedQuestion | None = None
     field_answer: FieldAnswer | None = None
     refusal: str | None = None
     retrieval: RetrievalResult | None = None
     finetuned: bool = False
     context: list[str] | None = None
     context_chunks: list[ScoredChunk] = field(default_factory=list)
-
-
-def _without_names(question: str, entities: list[EntityMatch]) -> str:
-    """The folded question with the linked names blanked: in "où est déployé Géo-observatoire de la
-    biodiversité et des sites ?", "sites" belongs to the name and is not a question about websites."""
-    tokens = fold(question).split()
-    return " ".join(t for i, t in enumerate(tokens) if not any(e.start <= i < e.end for e in entities))
 
 
 def _to_langchain(messages: list[dict[str, str]]) -> list[BaseMessage]:
@@ -151,6 +129,11 @@ class Assistant:
         self.records = self.retriever.records
         self.by_id = self.retriever.records_by_id
         self._chat_models: dict[str, BaseChatModel] = dict(chat_models or {})
+        embedder = self.retriever.embedder
+        intent_model = ensure_intent_model(
+            self.retriever.index.gen_dir, settings.models_dir / "intent", embedder.embed_questions, embedder.name
+        )
+        self.reader = QuestionReader(self.records, self.retriever.linker, self.retriever.index.bm25.vocab, intent_model, embedder)
 
     # ----------------------------------------------------------------- models
 
@@ -171,70 +154,70 @@ class Assistant:
 
     # ----------------------------------------------------------------- routing
 
-    def _unknown_name(self, question: str, intents: list[str]) -> str | None:
-        """A name-like word the catalog has never seen ("statut de FOOBAR ?") → that name.
-
-        Candidates follow a cue ("de", "l'application"…); in a question asking for a field they
-        may also stand anywhere ("À quelle date CCZEE… ?", "De quelle famille relève Agri-Stat ?").
-        """
-        vocab = self.retriever.index.bm25.vocab
-        candidates = [m.group(1) for m in _NAME_CUE.finditer(question)]
-        if intents:
-            candidates += _NAME_LIKE.findall(question)
-        for name in candidates:
-            words = fold(name).split()
-            looks_like_name = sum(c.isupper() for c in name) >= 2 or any(c.isdigit() for c in name)
-            # "CHORUS-PRO": one unseen distinctive word is enough, even if "pro" is a known word;
-            # "Télé-Pilote": two known words, but never written together in the catalog.
-            unseen = any(len(w) >= 4 and w not in vocab for w in words) or (len(words) > 1 and "".join(words) not in vocab)
-            if looks_like_name and unseen:
-                return name
-        return None
-
     def plan(self, question: str, mode: str = "auto", conversation: Conversation | None = None) -> _Plan:
-        spec = get_mode(mode)
-        asked = question
-        entities = self.retriever.linker.link(question)
-        app_ids = [e.app_id for e in entities[:3]]
-        folded = fold(question)
-        if not app_ids and conversation and conversation.last_app_ids and not is_aggregate(question):
-            if _FOLLOW_UP.search(folded) or len(folded.split()) <= 5:
-                app_ids = list(conversation.last_app_ids)
-                # Resolve the follow-up for retrieval and for the model: name the application.
-                names = " et ".join(self.by_id[a].nom for a in app_ids if a in self.by_id)
-                question = f"{question} (application : {names})"
-        intents = detect_intents(_without_names(asked, entities[:3]))
-        plan = _Plan(question=question, asked=asked, mode=mode, mode_used=mode, app_ids=app_ids, intents=intents)
+        """The routing decision for ``question`` in ``mode``, before any generation.
 
-        if spec.routed and _SECRETS.search(folded):
+        Every mode refuses requests for credentials. ``auto`` answers from the record when it can
+        (see :mod:`assistant.understanding` for how sure "can" is), refuses what the catalog does
+        not hold, and otherwise generates with the facts of the named application — its fields
+        that the question most likely asks about — or with the retrieved ones.
+        """
+        spec = get_mode(mode)
+        parsed = self.reader.read(question, conversation.last_app_ids if conversation else None)
+        plan = _Plan(question=parsed.resolved, asked=question, mode=mode, mode_used=mode, app_ids=parsed.app_ids, intents=parsed.intents, parsed=parsed)
+        if parsed.secrets:
             plan.mode_used, plan.refusal = "refusal", REFUSAL
             return plan
         if spec.routed:
-            aggregate = answer_aggregate(question, self.records) if not (app_ids and intents) else None
-            if aggregate:
-                plan.mode_used, plan.field_answer, plan.app_ids = "aggregate", aggregate, []
+            refusal = self._refusal(parsed)
+            if refusal:
+                plan.mode_used, plan.refusal = "refusal", refusal
                 return plan
-            if app_ids and intents:
-                plan.field_answer = answer_fields([self.by_id[a] for a in app_ids], intents)
+            # A listing also when no application is named but catalog values are ("Dans les fonctions
+            # support, qu'est-ce qui est en production ?").
+            if parsed.aggregate or not parsed.app_ids:
+                query = parse_aggregate(parsed.resolved, self.records)
+                aggregate = answer_aggregate(parsed.resolved, self.records, query) if parsed.aggregate or query.criteria else None
+                if aggregate:
+                    plan.mode_used, plan.field_answer, plan.app_ids = "aggregate", aggregate, []
+                    return plan
+            if parsed.app_ids and parsed.intents and parsed.confident:
+                records = [self.by_id[a] for a in parsed.app_ids]
+                plan.field_answer = answer_fields(records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar)
                 plan.mode_used = "field"
-                return plan
-            unknown = None if app_ids else self._unknown_name(question, intents)
-            if unknown:
-                plan.mode_used, plan.refusal = "refusal", refusal_for_app(unknown)
                 return plan
         if spec.context:
             # A named application's sections are few (≤ ~10): rank them all, so that _context can pick
             # the ones the intent asks for even when retrieval ranks them low.
-            depth = max(self.settings.top_k, 12) if app_ids and plan.intents else None
-            plan.retrieval = self.retriever.retrieve(question, k=depth, app_ids=app_ids or None)
-            if spec.routed and not plan.retrieval.relevant:
+            wanted = parsed.intents or parsed.likely_intents
+            depth = max(self.settings.top_k, 12) if parsed.app_ids and wanted else None
+            plan.retrieval = self.retriever.retrieve(parsed.resolved, k=depth, app_ids=parsed.app_ids or None, link_entities=False)
+            if spec.routed and not plan.retrieval.relevant and not parsed.app_ids:
                 plan.mode_used, plan.refusal = "refusal", REFUSAL
                 return plan
-            plan.context, plan.context_chunks = self._context(plan.retrieval, plan.app_ids, plan.intents)
+            plan.context, plan.context_chunks = self._context(plan.retrieval, parsed.app_ids, wanted)
         if spec.routed:
             plan.mode_used = "hybrid" if self.has_finetuned else "rag"
         plan.finetuned = get_mode(plan.mode_used).finetuned
         return plan
+
+    def _similar(self, question: str, sentences: list[str]) -> list[float]:
+        """Cosine of the question (query side) with each sentence (passage side), index's embedding model."""
+        embedder = self.retriever.embedder
+        return (embedder.embed_passages(sentences) @ embedder.embed_question(question)).tolist()
+
+    @staticmethod
+    def _refusal(parsed: ParsedQuestion) -> str | None:
+        """The refusal ``auto`` gives without generating: rules-changing requests, unknown names, off-topic."""
+        if parsed.injection:
+            return REFUSAL
+        if parsed.unknown and not parsed.app_ids:
+            mention = parsed.unknown[0]
+            near = f" Vouliez-vous dire {mention.near} ?" if mention.near else ""
+            return refusal_for_app(mention.name) + near
+        if not parsed.app_ids and not parsed.aggregate and parsed.out_of_scope >= OUT_OF_SCOPE_REFUSAL:
+            return REFUSAL
+        return None
 
     def _context(self, retrieval: RetrievalResult, app_ids: list[str], intents: list[str]) -> tuple[list[str], list[ScoredChunk]]:
         """The facts blocks of the top chunks within the token budget (the first chunk is always kept).

@@ -1,28 +1,56 @@
-"""Find which catalog applications a question names — against the whole catalog, no hard-coded list.
+"""Which catalog applications a question names — every name a record has, no hard-coded list.
 
-Aliases come from each record: short name, long name, id, and the name without hyphens/spaces.
-Matching works on folded text (no case, no accents, punctuation as spaces):
+Aliases come from each record:
 
-1. exact alias occurrences as whole-token sequences; a match inside a longer match is dropped,
-   so "8 SINP" links to "8 SINP" and not also to "SINP";
-2. only when nothing matched exactly, fuzzy matching of question n-grams against aliases of at
-   least 4 characters (typos: "Georisque", "ADSE"), with a high threshold so common words do not
-   turn into applications.
+* its short name, its full name and its id (ids only with a cue: "id 1028", or when long);
+* the short name without spaces or hyphens ("mondiagartif" for "Mon Diag Artif", "melanie2");
+* its parts, when they name no other application: the head of a hyphenated name ("ZNIEFF" of
+  ZNIEFF-Saisie, "DPM" of DPM-Web), an acronym word ("GES" of "Bilans GES"), the capitals
+  before a lower-case tail ("GUN" of GUNenv), an acronym in brackets in the full name ("MAJIC"),
+  and the runs of two or more significant words of its full name that no other full name holds
+  ("habitat indigne" for ORTHI, "domaine public maritime" for DPM-Web).
+
+Matching works on folded tokens (no case, no accents, punctuation as spaces):
+
+1. exact alias occurrences as whole-token sequences, the longest first ("8 SINP" is not also "SINP");
+2. for tokens no alias matched, one-typo matching (two for names of 7+ letters) against names
+   of 4+ letters with the same first letter — "Sitadelle", "TELPAC", "Hydroportal" — never for a
+   word of the catalog's vocabulary or a common word;
+3. a known name followed by a capitalised word that is no part of any name ("GASPAR Mobile",
+   "SINP Bretagne") is not that application: it is reported as an unknown mention, with the
+   near name, so the assistant can say the asked application does not exist.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
 
-FUZZY_THRESHOLD = 88.0
 # Folded words that are never an application on their own, even if an app is called so.
-_GENERIC = frozenset({"application", "applications", "app", "logiciel", "outil", "site", "le", "la", "les"})
+_GENERIC = frozenset({"application", "applications", "app", "appli", "logiciel", "outil", "site", "le", "la", "les"})
+# Words that may follow a name, capitalised, without extending it ("GASPAR Quel est…", "What Does X Do").
+STOPWORDS = frozenset(
+    """a au aux avec c ca ce ces cet cette chez comment dans de des depuis du elle elles en est et etc il ils j je l la le les leur
+    lui ma mais me mes moi mon ne ni nos notre nous on ou où par pas pour qu quand que quel quelle quelles quels qui quoi sa se ses
+    si son sont sur ta te tes toi ton tu un une vos votre vous y svp stp merci bonjour oui non est-ce aussi encore toujours
+    is are was were the of for to what who when where which how does do did has have can could will would still and or in on at by
+    with about please thanks hello it its this that be been an as from me my i you your
+    comme alors donc tout tous toute toutes autre autres meme tres plus moins avant apres entre sous vers sans contre pendant
+    selon ceci cela celui celle ceux celles quelque quelques chaque plusieurs certains aucun aucune rien jamais souvent parfois
+    ici maintenant aujourd hui hier demain peut peux veux voudrais faut fais fait dois doit avoir etre ete etait sera serait
+    avait vais va vont suis es sommes etes font ainsi aussi lors dont leurs notre votre nous vous moi toi eux
+    there their then than also just only very some any all other like such into over after before between under there
+    been being would should could might must shall""".split()
+)
+_ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")
+_CAMEL_HEAD = re.compile(r"^([A-Z]{3,})[a-z]+$")
+_BRACKETED = re.compile(r"\(([A-Z0-9][A-Z0-9'’\- ]{1,20})\)")
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -31,9 +59,25 @@ class EntityMatch:
     name: str
     alias: str
     score: float
-    start: int
+    start: int  # token span in the folded question
     end: int
     exact: bool
+    kind: str = "nom"  # the alias that matched: nom, nom_long, id, part, fragment
+
+
+@dataclass(frozen=True)
+class UnknownMention:
+    """An application the question names and the catalog does not hold ("GASPAR Mobile")."""
+
+    name: str
+    near: str | None = None  # the catalog name it extends or resembles
+
+
+@dataclass
+class Linking:
+    entities: list[EntityMatch] = field(default_factory=list)
+    unknown: list[UnknownMention] = field(default_factory=list)
+    tokens: list["Token"] = field(default_factory=list)  # the question's tokens, which spans refer to
 
 
 @dataclass(frozen=True)
@@ -41,14 +85,49 @@ class _Alias:
     app_id: str
     name: str
     tokens: tuple[str, ...]
-    kind: str
+    kind: str  # nom, nom_long, id, part
+
+
+@dataclass(frozen=True)
+class Token:
+    folded: str
+    original: str
+    start: int  # character offsets in the question
+    end: int
+
+
+def tokenize(question: str) -> list[Token]:
+    """Folded tokens aligned with the original words (so their case can be read)."""
+    tokens = []
+    for match in _WORD.finditer(question):
+        for part in fold(match.group(0)).split():
+            tokens.append(Token(part, match.group(0), match.start(), match.end()))
+    return tokens
+
+
+def _parts(record: AppRecord) -> list[str]:
+    """Parts of a record's names that may name it alone (see the module docstring)."""
+    parts: list[str] = []
+    if "-" in record.nom:
+        parts.append(record.nom.split("-", 1)[0])  # the head: "ZNIEFF" of ZNIEFF-Saisie, not its "-Saisie"
+    words = record.nom.split()
+    if len(words) > 1:
+        parts += [w for w in words if len(w) >= 3 and _ACRONYM.match(w)]
+    head = _CAMEL_HEAD.match(record.nom)
+    if head:
+        parts.append(head.group(1))
+    long_name = record.fact("nom_long") or ""
+    parts += [m.group(1).strip() for m in _BRACKETED.finditer(long_name)]
+    return parts
 
 
 class EntityLinker:
-    def __init__(self, records: list[AppRecord]) -> None:
+    def __init__(self, records: list[AppRecord], vocabulary: frozenset[str] | set[str] = frozenset()) -> None:
         self._aliases: list[_Alias] = []
         self._by_first: dict[str, list[_Alias]] = {}
         self._compact: dict[str, list[_Alias]] = {}
+        self._name_words: set[str] = set()
+        primary: dict[str, set[str]] = {}
         for record in records:
             candidates = [(record.nom, "nom"), (record.id, "id")]
             long_name = record.fact("nom_long")
@@ -60,23 +139,76 @@ class EntityLinker:
                     continue
                 if kind == "id" and not re.fullmatch(r"[a-z]*\d[\w]*", tokens[0]):
                     continue
-                alias = _Alias(record.id, record.nom, tokens, kind)
-                self._aliases.append(alias)
-                self._by_first.setdefault(tokens[0], []).append(alias)
-                compact = "".join(tokens)
-                if len(tokens) > 1 and len(compact) >= 4 and kind == "nom":
-                    self._compact.setdefault(compact, []).append(alias)
+                self._add(_Alias(record.id, record.nom, tokens, kind))
+                if kind != "id":
+                    primary.setdefault("".join(tokens), set()).add(record.id)
+                    self._name_words.update(tokens)
+        # Parts count only when they name exactly one application and are no one's full name.
+        owners: dict[str, set[str]] = {}
+        names = {r.id: r.nom for r in records}
+        for record in records:
+            for part in _parts(record):
+                key = "".join(fold(part).split())
+                if len(key) >= 3 and key not in _GENERIC:
+                    owners.setdefault(key, set()).add(record.id)
+        for key, ids in owners.items():
+            if len(ids) == 1 and key not in primary:
+                (app_id,) = ids
+                self._add(_Alias(app_id, names[app_id], (key,), "part"))
+        # Fragments of full names: "l'appli habitat indigne" is ORTHI ("Outil de repérage et de
+        # traitement de l'habitat indigne") when no other full name holds those words.
+        fragments: dict[tuple[str, ...], set[str]] = {}
+        for record in records:
+            tokens = tuple(fold(record.fact("nom_long") or "").split())
+            for i in range(len(tokens)):
+                for j in range(i + 2, len(tokens) + (0 if i else 0) + 1):
+                    piece = tokens[i:j]
+                    if piece == tokens or piece[0] in STOPWORDS or piece[-1] in STOPWORDS:
+                        continue
+                    if sum(1 for t in piece if t not in STOPWORDS and len(t) >= 4) >= 2:
+                        fragments.setdefault(piece, set()).add(record.id)
+        for piece, ids in fragments.items():
+            if len(ids) == 1 and "".join(piece) not in primary:
+                (app_id,) = ids
+                self._add(_Alias(app_id, names[app_id], piece, "fragment"))
+        self._fuzzy_targets = [a for a in self._aliases if a.kind in ("nom", "nom_long") and len(" ".join(a.tokens)) >= 4]
+        # Words that are never typos of a name: the catalog's own vocabulary and common words.
+        self._known_words = (set(vocabulary) - self._name_words) | STOPWORDS | _GENERIC
+
+    def _add(self, alias: _Alias) -> None:
+        self._aliases.append(alias)
+        self._by_first.setdefault(alias.tokens[0], []).append(alias)
+        compact = "".join(alias.tokens)
+        if len(compact) >= 4 and alias.kind in ("nom", "part"):
+            self._compact.setdefault(compact, []).append(alias)
+
+    # ------------------------------------------------------------------ public
 
     def link(self, question: str) -> list[EntityMatch]:
         """Applications named in ``question``, best first; at most one match per application."""
-        tokens = fold(question).split()
-        matches = self._exact(tokens)
-        if not matches:
-            matches = self._fuzzy(tokens)
+        return self.read(question).entities
+
+    def read(self, question: str) -> Linking:
+        """The applications a question names, and the names it uses that the catalog does not hold."""
+        tokens = tokenize(question)
+        folded = [t.folded for t in tokens]
+        matches = self._exact(folded)
+        covered = {i for m in matches for i in range(m.start, m.end)}
+        matches += self._fuzzy(folded, covered)
+        unknown: dict[str, UnknownMention] = {}
+        kept: list[EntityMatch] = []
+        for m in matches:
+            extension = self._extension(question, tokens, m)
+            if extension:
+                unknown.setdefault(extension, UnknownMention(extension, m.name))
+            else:
+                kept.append(m)
         best: dict[str, EntityMatch] = {}
-        for m in sorted(matches, key=lambda m: (-m.score, -(m.end - m.start))):
+        for m in sorted(kept, key=lambda m: (-m.score, -(m.end - m.start))):
             best.setdefault(m.app_id, m)
-        return sorted(best.values(), key=lambda m: (-m.score, m.start))
+        return Linking(sorted(best.values(), key=lambda m: (-m.score, m.start)), list(unknown.values()), tokens)
+
+    # ------------------------------------------------------------------ matching
 
     def _exact(self, tokens: list[str]) -> list[EntityMatch]:
         found: list[EntityMatch] = []
@@ -87,36 +219,60 @@ class EntityLinker:
                     # ids are numbers: only trust them with a cue ("id 1024", "identifiant") or when long.
                     if alias.kind == "id" and len(alias.tokens[0]) < 4 and not (i > 0 and tokens[i - 1] in {"id", "identifiant"}):
                         continue
-                    found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), 100.0, i, i + n, True))
-            for n in (2, 3):
-                compact = "".join(tokens[i : i + n])
-                if len(tokens[i : i + n]) == n:
+                    score = {"part": 97.0, "fragment": 92.0}.get(alias.kind, 100.0)
+                    found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), score, i, i + n, True, alias.kind))
+            for n in (1, 2, 3):
+                # "on de" is not "ONDE": common words glued together name nothing.
+                if i + n <= len(tokens) and (n == 1 or not all(t in STOPWORDS for t in tokens[i : i + n])):
+                    compact = "".join(tokens[i : i + n])
                     for alias in self._compact.get(compact, []):
-                        found.append(EntityMatch(alias.app_id, alias.name, compact, 99.0, i, i + n, True))
-            for alias in self._compact.get(tok, []):
-                found.append(EntityMatch(alias.app_id, alias.name, tok, 99.0, i, i + 1, True))
+                        found.append(EntityMatch(alias.app_id, alias.name, compact, 99.0 if alias.kind != "part" else 96.0, i, i + n, True, alias.kind))
         # Drop matches strictly inside a longer one (maximal munch).
         return [
             m for m in found
             if not any(o is not m and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start) for o in found)
         ]
 
-    def _fuzzy(self, tokens: list[str]) -> list[EntityMatch]:
+    def _fuzzy(self, tokens: list[str], covered: set[int]) -> list[EntityMatch]:
         found: list[EntityMatch] = []
-        for alias in self._aliases:
-            if alias.kind == "id":
-                continue
+        for alias in self._fuzzy_targets:
             target = " ".join(alias.tokens)
-            if len(target) < 4:
-                continue
+            compact = target.replace(" ", "")
             n = len(alias.tokens)
             for size in {max(1, n - 1), n, n + 1}:
                 for i in range(0, max(len(tokens) - size + 1, 0)):
-                    window = " ".join(tokens[i : i + size])
-                    # Typos rarely hit the first letter; without this, "monde" would be "ONDE".
-                    if window[:1] != target[:1] or abs(len(window) - len(target)) > max(2, len(target) // 4):
+                    span = tokens[i : i + size]
+                    if any(j in covered for j in range(i, i + size)):
                         continue
-                    score = fuzz.ratio(window, target)
-                    if score >= FUZZY_THRESHOLD:
-                        found.append(EntityMatch(alias.app_id, alias.name, target, score, i, i + size, False))
+                    if size == 1 and span[0] in self._known_words:
+                        continue
+                    if size > 1 and any(t in STOPWORDS and t not in alias.tokens for t in span):
+                        continue  # "on me" is no typo of "ONDE", nor "site de" of "Sitadel"
+                    window = "".join(span)
+                    # Typos rarely hit the first letter; without this, "monde" would be "ONDE".
+                    if window[:1] != compact[:1]:
+                        continue
+                    allowed = 1 if len(compact) < 7 else 2
+                    # OSA: a swap of two letters ("GASPRA") is one typo, not two.
+                    distance = OSA.distance(window, compact, score_cutoff=allowed)
+                    if distance <= allowed:
+                        score = 95.0 - 5 * distance
+                        found.append(EntityMatch(alias.app_id, alias.name, target, score, i, i + size, False, alias.kind))
         return found
+
+    def _extension(self, question: str, tokens: list[Token], match: EntityMatch) -> str | None:
+        """ "GASPAR Mobile": the name followed, in the same phrase, by a capitalised word no name holds."""
+        if match.end >= len(tokens):
+            return None
+        last, following = tokens[match.end - 1], tokens[match.end]
+        between = question[last.end : following.start]
+        if between not in (" ", "-") or not following.original[:1].isupper():
+            return None
+        word = following.folded
+        if word in STOPWORDS or word.isdigit() or word in self._by_first:
+            return None  # a common word, a number, or the start of another application's name
+        extended = tuple(t.folded for t in tokens[match.start : match.end + 1])
+        if any(a.tokens[: len(extended)] == extended for a in self._aliases):
+            return None  # the beginning of a longer name: exact matching decides
+        first = tokens[match.start]
+        return question[first.start : following.end]

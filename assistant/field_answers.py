@@ -1,100 +1,47 @@
-"""Exact answers straight from the field store: no model, no paraphrase, no hallucination.
+"""Exact answers straight from the record: no model, no paraphrase, no hallucination.
 
 When the question's intent (status, contacts, URL…) and its application are identified with
 confidence, the answer is built from the record — emails, URLs, dates and ids verbatim — with
-the same answer sentences the fine-tuning data uses (``ingestion.question_types.QUESTION_TYPES``).
-Aggregates ("combien…", "quelles applications… en construction") are computed over every
-record, never estimated by a model.
+the answer sentences of the question-type registry (:data:`ingestion.question_types.QUESTION_TYPES`,
+the ones the fine-tuning data uses). The answer fits the question:
+
+* a contact or an actor asked by role ("le chef de projet", "le support", "la maîtrise d'œuvre")
+  gets that one — unless the question excludes it ("pas le chef de projet");
+* a yes/no question gets « Oui » or « Non » and the value: by the status or the scope it names
+  ("est-elle encore utilisée ?"), by the name it names ("est-il hébergé au BRGM ?"), by whether
+  two applications share the value ("ont-ils la même portée ?"), else by whether the record holds
+  the value at all ("a-t-il un site ?");
+* several intents, or several applications, get every answer.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 
+from assistant.entity_linking import STOPWORDS
+from ingestion.lexicon import ACTOR_ROLE_PHRASES, ROLE_PHRASES, STATUS_PHRASES, find_phrases, negated
 from ingestion.question_types import QUESTION_TYPES, QuestionType
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
 
-# Intent → regexes over the folded question (lowercase, no accents, punctuation as spaces).
-INTENT_PATTERNS: dict[str, tuple[str, ...]] = {
-    "contacts": (r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe)", r"\bsolliciter\b", r"\bm adresser\b", r"\binterlocut"),
-    "websites": (r"\burl\b", r"\bsites?\b(?! de)", r"\blien\b", r"(?<!\bs )\badresse\b", r"\bacceder", r"\bweb\b"),
-    "status": (r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b"),
-    "full_name": (r"\bnom (complet|long)", r"\bsignifi", r"\bveut dire\b", r"\bacronyme", r"\bsigle", r"\bintitule", r"\ben toutes lettres"),
-    "identifier": (r"\bidentifiant", r"\bid\b", r"\bnumero\b"),
-    "scope": (r"\bportee?\b", r"\bgeographi", r"\bterritoire", r"\bechelle\b", r"\bperimetre"),
-    "family": (r"\bfamille", r"\bcategorie"),
-    "domains": (r"\bdomaines?\b", r"\bthemati", r"\bsous domaine", r"\bsecteur"),
-    "description": (r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresente", r"\brole\b", r"\busages?\b", r"\bfinalite"),
-    "actors": (r"\bmoa\b", r"\bmoe\b", r"\bmaitrise d", r"\bacteurs?\b", r"\bediteur", r"\bpilot", r"\brealisent\b", r"\brealisee? par\b", r"\bentites?\b", r"\bintervien"),
-    "production_date": (r"\bmise? en (production|service)", r"\bdepuis quand\b", r"\bdate de mise", r"\b(depuis )?quelle date\b.* en (production|service)\b", r"\bquand\b.*\bdeploy"),
-    "creation_date": (r"\bcree[es]*\b", r"\bcreation\b", r"\bdemarr", r"\bete lancee?s?\b", r"\blancement\b"),
-    "related_apps": (r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliees? a\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu", r"\binterface"),
-    "related_data": (r"\bdonnees?\b",),
-    "technology": (r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b"),
-    "hosting": (r"\bheberge", r"\binfrastructure", r"\b(ou|sur quel\w*|chez qui)\b.*\bdeploy", r"\bdeploy\w* (sur|chez)\b", r"\bdatacenter", r"\bcentre serveur"),
-}
-# When both match, the more specific intent wins ("mise en production" is a date, not a status).
-OVERRIDES = {
-    "production_date": ("status",), "related_data": ("related_apps",), "creation_date": ("description",), "hosting": ("actors",),
-    "user_count": ("users",),
-}
-AGGREGATE_CUES = (
-    r"\bcombien\b", r"\bquel(le)?s (sont les )?(applications|applis|outils|logiciels)", r"\bliste", r"\blister\b", r"\benumer",
-    r"\btoutes les applications", r"\bnombre (total )?d (applications|applis|outils|logiciels)",
-)
-COUNT_CUES = (r"\bcombien\b", r"\bnombre\b")
-MAX_LISTED = 15
-
 _TYPES: dict[str, QuestionType] = {t.name: t for t in QUESTION_TYPES}
-_LABELS = {
-    "status": "de statut", "full_name": "de nom complet", "identifier": "d'identifiant", "scope": "de portée géographique",
-    "family": "de famille d'applications", "domains": "de domaine métier", "description": "de description",
-    "contacts": "de contact", "websites": "d'adresse web", "actors": "d'acteurs (MOA/MOE)",
-    "production_date": "de date de mise en production", "creation_date": "de date de création",
-    "related_apps": "d'application liée", "related_data": "de donnée liée", "technology": "de technologie principale",
-    "hosting": "d'hébergement",
+_SAME = re.compile(r"\b(meme|memes|identique|identiques|pareil|pareils|same|identical)\b")
+_SENTENCES = re.compile(r"(?<=[.!?…])\s+")
+# Cosine margins of the query/passage embeddings (multilingual-e5-small), measured on the example
+# catalog: a sentence that answers a content question ("il remplace quoi ?" → "Remplace la Banque
+# Hydro depuis 2021.") scores 0.015–0.04 above the first sentence and ≥ 0.82; unrelated ones ~0.79.
+BETTER_SENTENCE = 0.015
+RELEVANT_SENTENCE = 0.815
+# Fields a description often states in words when the record leaves them empty — and the words
+# that show a sentence does ("destiné aux notaires…", "utilisé par les DDT(M)…").
+_IN_WORDS = {
+    "users": re.compile(r"\b(destine|utilise|usagers|a destination|public|agents|pour les)\b"),
+    "functions": re.compile(r"\b(permet|fonction|outil de|sert a)\b"),
 }
-
-
-@dataclass(frozen=True)
-class DirectField:
-    """An attribute answered straight from the record, with no training question type behind it.
-
-    ``field`` is an inventory field of :class:`AppRecord`; ``extra_keys`` are words that, inside
-    the folded key of an export field outside the inventory (``licence``, ``Nombre
-    d'utilisateurs``), mean that field holds the attribute. A budget is never in the inventory but
-    may be in a richer export: asked about a known application, such attributes get the exported
-    value verbatim or a plain "not recorded", never a generated guess.
-    """
-
-    intent: str
-    patterns: tuple[str, ...]
-    label: str
-    sentence: str
-    field: str | None = None
-    extra_keys: tuple[str, ...] = ()
-    section: str = "other"
-
-
-DIRECT_FIELDS: list[DirectField] = [
-    DirectField("users", (r"\butilisateurs\b", r"\bqui utilise", r"\butilisee? par\b", r"\ba qui s adresse"), "d'utilisateurs",
-                "Utilisateurs de {name} : {value}.", field="utilisateurs", section="description"),
-    DirectField("functions", (r"\bfonctionnalites?\b", r"\bfonctions (de|d|principales|offertes|assurees)\b"), "de fonctions",
-                "Fonctions de {name} : {value}.", field="fonctions", section="description"),
-    DirectField("stakes", (r"\benjeux?\b",), "d'enjeux", "Enjeux de {name} : {value}", field="enjeux", section="description"),
-    DirectField("user_count", (r"\bnombre d utilisateurs", r"\bcombien d utilisateurs"), "de nombre d'utilisateurs",
-                "Nombre d'utilisateurs de {name} : {value}.", extra_keys=("nombre d utilisateurs",)),
-    DirectField("licence", (r"\blicences?\b",), "de licence", "Licence de {name} : {value}.", extra_keys=("licence",)),
-    DirectField("budget", (r"\bbudget", r"\bcout", r"\bprix\b", r"\btarif"), "de budget ni de coût",
-                "Budget de {name} : {value}.", extra_keys=("budget", "cout")),
-]
-_DIRECT = {d.intent: d for d in DIRECT_FIELDS}
-_LABELS.update({d.intent: d.label for d in DIRECT_FIELDS})
-_ALL_PATTERNS = {**INTENT_PATTERNS, **{d.intent: d.patterns for d in DIRECT_FIELDS}}
+# (question, sentences) → one similarity per sentence.
+Similarity = Callable[[str, list[str]], list[float]]
 
 
 @dataclass
@@ -107,29 +54,9 @@ class FieldAnswer:
     abstained: bool = False
 
 
-def detect_intents(question: str) -> list[str]:
-    folded = fold(question)
-    found = [intent for intent, patterns in _ALL_PATTERNS.items() if any(re.search(p, folded) for p in patterns)]
-    for winner, losers in OVERRIDES.items():
-        if winner in found:
-            found = [i for i in found if i not in losers]
-    return found
-
-
-def is_aggregate(question: str) -> bool:
-    folded = fold(question)
-    return any(re.search(p, folded) for p in AGGREGATE_CUES)
-
-
 def intent_sections(intents: list[str]) -> set[str]:
     """The record sections (chunking.SECTION_LABELS keys) that hold the answer to these intents."""
-    sections: set[str] = set()
-    for intent in intents:
-        if intent in _TYPES:
-            sections.update(_TYPES[intent].sections)
-        elif intent in _DIRECT:
-            sections.add(_DIRECT[intent].section)
-    return sections
+    return {s for i in intents if i in _TYPES for s in _TYPES[i].sections}
 
 
 def intent_labels(intents: list[str]) -> set[str]:
@@ -143,50 +70,141 @@ def intent_labels(intents: list[str]) -> set[str]:
     return labels
 
 
-def _direct_answer(record: AppRecord, spec: DirectField) -> tuple[str, list[str]] | None:
-    """The record's value for a :class:`DirectField` (inventory field first, then export extras)."""
-    if spec.field and spec.field not in record.placeholders:
-        value = getattr(record, spec.field)
-        items = [v for v in value if v] if isinstance(value, list) else [value] if value else []
-        if items:
-            return spec.sentence.format(name=record.nom, value=" ; ".join(items)), items
-    for key, value in record.extra.items():
-        if value in (None, "", [], {}) or key in record.placeholders or not any(k in fold(key) for k in spec.extra_keys):
-            continue
-        text = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
-        return spec.sentence.format(name=record.nom, value=text), [text]
-    return None
+def _wanted(folded: str, phrases: dict[str, str]) -> set[str]:
+    """The roles (or statuses) the question names and does not exclude."""
+    return {value for start, _, value in find_phrases(folded, phrases) if not negated(folded, start)}
 
 
-def answer_fields(records: list[AppRecord], intents: list[str]) -> FieldAnswer | None:
-    """The exact answer for each (application, intent) pair; None when no intent is known."""
-    intents = [i for i in intents if i in _TYPES or i in _DIRECT]
+def _narrowed(record: AppRecord, intent: str, folded: str) -> AppRecord:
+    """The record with only the contacts/actors of the role the question asks for, when it asks one."""
+    if intent == "contacts":
+        roles = _wanted(folded, ROLE_PHRASES)
+        chosen = [c for c in record.contacts if c.role and fold(c.role) in roles]
+        if chosen:
+            return record.model_copy(update={"contacts": chosen})
+    if intent == "actors":
+        roles = _wanted(folded, ACTOR_ROLE_PHRASES)
+        chosen = [a for a in record.acteurs if a.role and fold(a.role) in roles]
+        if chosen:
+            return record.model_copy(update={"acteurs": chosen})
+    return record
+
+
+def _sentence(record: AppRecord, intent: str) -> tuple[str | None, list[str]]:
+    """The registry's answer sentence and its facts, or (None, []) when the record holds no value."""
+    answered = _TYPES[intent].answer_for(record, variant=0)
+    return (answered[0], answered[1]) if answered else (None, [])
+
+
+def description_sentences(record: AppRecord) -> list[str]:
+    text = record.fact("descriptif") or ""
+    return [s.strip() for s in _SENTENCES.split(" ".join(text.split())) if s.strip()]
+
+
+def _best_sentence(record: AppRecord, question: str, similar: Similarity | None) -> tuple[str, float, float] | None:
+    """The description sentence closest to the question: (sentence, margin over the first one, similarity)."""
+    sentences = description_sentences(record)
+    if not similar or not sentences:
+        return None
+    scores = similar(question, sentences)
+    best = max(range(len(sentences)), key=lambda i: scores[i])
+    return sentences[best], scores[best] - scores[0], scores[best]
+
+
+# Words every description question uses: no evidence of what it asks about.
+_GENERIC_DESCRIPTION = frozenset(
+    """quoi role usage usages sert servait fait faire objectif objectifs finalite presente presenter description descriptif
+    concue concu exactement application appli outil logiciel truc quel quelle quels quelles what does used purpose about
+    describe tool""".split()
+)
+
+
+def _content_overlap(question: str, sentence: str, name: str) -> bool:
+    """The question names something the sentence speaks of, beyond "à quoi sert" ("remplace", "campagne")."""
+    stem = lambda w: w[:6]  # noqa: E731  a crude stem: "remplace"/"remplacer", "campagne"/"campagnes"
+    skip = STOPWORDS | _GENERIC_DESCRIPTION | set(fold(name).split())
+    words = {stem(w) for w in fold(question).split() if len(w) >= 4 and w not in skip}
+    return bool(words & {stem(w) for w in fold(sentence).split()})
+
+
+def _missing(record: AppRecord, intent: str) -> str:
+    """What the record says when it holds no value — and the closest fact it does hold."""
+    text = f"La fiche de {record.nom} ne renseigne pas {_TYPES[intent].missing}."
+    if intent in ("production_date", "shutdown_date") and record.fact("statut"):
+        text += f" Son statut est « {record.fact('statut')} »."  # "mise en prod quand ?" → not yet: in construction
+    if intent == "description" and record.display_name != record.nom:
+        text = f"{record.display_name} : la fiche ne renseigne pas de description."
+    return text
+
+
+def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sentence: str | None) -> bool:
+    """Whether the answer to a yes/no question is yes (see the module docstring)."""
+    if intent == "status":
+        asked = {fold(v) for v in _wanted(folded, STATUS_PHRASES)}
+        if asked and record.statut:
+            return fold(record.statut) in asked
+    if intent == "scope" and record.portee_geographique:
+        value = fold(record.portee_geographique)
+        if value[:6] in folded:  # "nationale" / "national", "régionale" / "regional"…
+            return True
+        if any(other in folded for other in ("national", "regional", "departemental", "local") if other != value[:len(other)]):
+            return False
+    if mentions and sentence:
+        return all(fold(m) in fold(sentence) for m in mentions)
+    return sentence is not None
+
+
+def answer_fields(
+    records: list[AppRecord],
+    intents: list[str],
+    question: str = "",
+    yes_no: bool = False,
+    mentions: list[str] | None = None,
+    similar: Similarity | None = None,
+) -> FieldAnswer | None:
+    """The exact answer for each (application, intent) pair; None when no intent is known.
+
+    ``mentions`` are the names a yes/no question checks against the value ("BRGM", "ADEME").
+    With ``similar``, a description answer quotes the sentence that answers the question ("il
+    remplace quoi ?") rather than the first, and a missing field points to the description
+    sentence that speaks of it ("destiné aux notaires…" when the record lists no users).
+    """
+    intents = [i for i in intents if i in _TYPES]
     if not records or not intents:
         return None
-    sentences, facts, sections, missing = [], [], [], 0
-    for record in records:
-        for intent in intents:
-            if intent in _DIRECT:
-                answered, intent_sections = _direct_answer(record, _DIRECT[intent]), (_DIRECT[intent].section,)
-            else:
-                answered, intent_sections = _TYPES[intent].answer_for(record, variant=0), _TYPES[intent].sections
+    folded = fold(question)
+    mentions = mentions or []
+    sentences, facts, sections = [], [], []
+    same = yes_no and len(records) == 2 and _SAME.search(folded) is not None
+    for intent in intents:
+        answers = []
+        for record in records:
+            narrowed = _narrowed(record, intent, folded)
+            sentence, fact_values = _sentence(narrowed, intent)
             broken_urls = [site.url for site in record.sites if site.url and " " in site.url.strip()]
-            if answered is None and intent == "websites" and broken_urls:
+            if sentence is None and intent == "websites" and broken_urls:
                 # The export mangled the URL and it could not be repaired safely: show it as it is.
-                sentences.append(
-                    f"L'adresse de {record.nom} est enregistrée sous une forme altérée dans le catalogue : « {broken_urls[0]} »."
-                )
-                facts.append(broken_urls[0])
-                sections.append("sites")
-                continue
-            if answered is None:
-                sentences.append(f"La fiche de {record.nom} ne renseigne pas {_LABELS[intent]}.")
-                missing += 1
-                continue
-            text, fact_values = answered
-            sentences.append(text)
+                sentence = f"L'adresse de {record.nom} est enregistrée sous une forme altérée dans le catalogue : « {broken_urls[0]} »."
+                fact_values = [broken_urls[0]]
+            best = _best_sentence(record, question, similar) if intent == "description" or (sentence is None and intent in _IN_WORDS) else None
+            if sentence and intent == "description" and best and best[1] >= BETTER_SENTENCE and _content_overlap(question, best[0], record.nom):
+                sentence, fact_values = f"{record.nom} : {best[0]}", [best[0].rstrip(".")]
+            if sentence is None and intent in _IN_WORDS and best and best[2] >= RELEVANT_SENTENCE and _IN_WORDS[intent].search(fold(best[0])):
+                sentence = f"{_missing(record, intent)} Sa description indique : « {best[0]} »"
+                fact_values = [best[0].rstrip(".")]
+            answers.append((record, sentence, fact_values))
             facts.extend(fact_values)
-            sections.extend(s for s in intent_sections if s not in sections)
+            sections.extend(s for s in _TYPES[intent].sections if s not in sections and sentence)
+        if same:
+            values = [fv for _, _, fv in answers]
+            verdict = "Oui" if values[0] and values[0] == values[1] else "Non"
+            sentences.append(f"{verdict}. " + " ".join(s or _missing(r, intent) for r, s, _ in answers))
+            continue
+        for record, sentence, _ in answers:
+            text = sentence or _missing(record, intent)
+            if yes_no:
+                text = f"{'Oui' if _yes(record, intent, folded, mentions, sentence) else 'Non'}. {text}"
+            sentences.append(text)
     names = " ".join(f"[{r.nom}]" for r in records)
     return FieldAnswer(
         text=" ".join(sentences) + f" {names}",
@@ -194,113 +212,6 @@ def answer_fields(records: list[AppRecord], intents: list[str]) -> FieldAnswer |
         sections=sections or ["overview"],
         intents=intents,
         facts=facts,
-        abstained=missing == len(records) * len(intents),
+        # "La fiche ne renseigne pas …" answers the question (the record holds no value): no abstention.
+        abstained=False,
     )
-
-
-def _stem(token: str) -> str:
-    # Plural and feminine endings: "arrêtées" and "Arrêtée" both become "arrete".
-    if len(token) > 3 and token.endswith("s"):
-        token = token[:-1]
-    if len(token) > 3 and token.endswith("e"):
-        token = token[:-1]
-    return token
-
-
-def _stem_tokens(text: str) -> set[str]:
-    return {_stem(t) for t in fold(text).split() if len(t) > 1}
-
-
-_FILLER = {"en", "et", "de", "du", "la", "le", "des", "d", "l"}
-# Stems every aggregate question contains: never evidence for a status or a domain.
-_GENERIC = {"application", "domain", "catalogu", "appli", "outil", "public"}
-
-
-def _contains_phrase(text: str, value: str) -> bool:
-    """The value's words, stemmed, appear in ``text`` together and in order."""
-    words = [_stem(t) for t in fold(text).split()]
-    phrase = [_stem(t) for t in fold(value).split()]
-    return any(words[i:i + len(phrase)] == phrase for i in range(len(words) - len(phrase) + 1))
-
-
-def _matching_values(question: set[str], values: list[str], head_word_enough: bool = False) -> list[str]:
-    """Catalog values (a status, a domain) all of whose significant words appear in the question.
-
-    With ``head_word_enough``, the value's first word suffices ("domaine logement" names
-    "Logement, construction").
-    """
-    full, by_head = [], []
-    for value in values:
-        ordered = [_stem(w) for w in fold(value).split() if w not in _FILLER and len(w) > 1]
-        ordered = [w for w in ordered if w not in _GENERIC] or ordered
-        words = set(ordered)
-        if words and words <= question:
-            full.append(value)
-        elif words and head_word_enough and ordered[0] in question:
-            by_head.append(value)
-    # "domaine logement, construction" names "Logement, construction", not also "Logement social".
-    matched = full or by_head
-    # "Eau" inside "Eau, milieux aquatiques": keep the most specific value only.
-    return [v for v in matched if not any(o != v and _stem_tokens(v) < _stem_tokens(o) for o in matched)]
-
-
-def answer_aggregate(question: str, records: list[AppRecord]) -> FieldAnswer | None:
-    """Listings and counts over all records, filtered by the statuses/domains/scopes the question names."""
-    if not is_aggregate(question):
-        return None
-    statuses = sorted({r.statut for r in records if r.statut})
-    domains = sorted({d.domaine for r in records for d in r.domaines if d.domaine} | {d.sous_domaine for r in records for d in r.domaines if d.sous_domaine})
-    scopes = sorted({r.portee_geographique for r in records if r.portee_geographique})
-    words = _stem_tokens(question) - _GENERIC
-    # A status is named as a phrase ("en construction"), not by a word of a domain ("Logement, construction").
-    wanted_status = [v for v in _matching_values(words, statuses) if _contains_phrase(question, v)]
-    # Words used by the status ("en construction") are not also a domain ("Construction").
-    words -= {w for s in wanted_status for w in _stem_tokens(s)}
-    wanted_domain = _matching_values(words, domains, head_word_enough=True)
-    wanted_scope = _matching_values(words, scopes)
-    selected = [
-        r for r in records
-        if (not wanted_status or r.statut in wanted_status)
-        and (not wanted_domain or any(d.domaine in wanted_domain or d.sous_domaine in wanted_domain for d in r.domaines))
-        and (not wanted_scope or r.portee_geographique in wanted_scope)
-    ]
-    criteria = []
-    if wanted_status:
-        criteria.append("au statut " + " ou ".join(f"« {s} »" for s in wanted_status))
-    if wanted_domain:
-        criteria.append("du domaine " + " ou ".join(f"« {d} »" for d in wanted_domain))
-    if wanted_scope:
-        criteria.append("de portée " + " ou ".join(f"« {s} »" for s in wanted_scope))
-    if not criteria and not re.search(r"\b(toutes|catalogue|total|au total)\b", fold(question)):
-        # "Quelles applications gèrent les inondations ?" is a search, not an aggregate.
-        return None
-    where = " ".join(criteria)
-    count = len(selected)
-    wants_count = any(re.search(p, fold(question)) for p in COUNT_CUES)
-    noun = "application" if count == 1 else "applications"
-    if count == 0:
-        text = f"Aucune application {where} dans le catalogue."
-    elif wants_count:
-        text = f"Le catalogue compte {count} {noun} {where}".rstrip() + "."
-        if count <= MAX_LISTED:
-            text += " : " + ", ".join(r.nom for r in selected) + "."
-            text = text.replace(". :", " :")
-    else:
-        shown = ", ".join(r.nom for r in selected[:MAX_LISTED])
-        more = f" et {count - MAX_LISTED} autres" if count > MAX_LISTED else ""
-        text = f"{count} {noun} {where}".rstrip() + f" : {shown}{more}."
-    return FieldAnswer(
-        text=text,
-        app_ids=[r.id for r in selected],
-        sections=["overview"],
-        intents=["count" if wants_count else "listing"],
-        facts=[str(count)],
-    )
-
-
-def catalog_statistics(records: list[AppRecord]) -> dict[str, Counter]:
-    """Counts by status and domain, for the UI and the report."""
-    return {
-        "status": Counter(r.statut or "(vide)" for r in records),
-        "domain": Counter(d.domaine for r in records for d in r.domaines if d.domaine),
-    }

@@ -30,8 +30,9 @@ def main() -> None:
     from assistant.answering import Assistant
     from assistant.backends import clear_model_cache
     from core.config import load_config
+    from core.sampling import balanced_subset
     from eval import metrics
-    from eval.questions import balanced_subset, load_questions
+    from eval.questions import load_questions
     from examples import CATALOG, TEST_QUESTIONS
     from ingestion.index import current_generation_dir, with_index_embedding
     from ingestion.ingest import ingest_catalog

@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from core.prompts import parse_user_content
 from ingestion.dataset_formats import QARow, read_dataset
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -60,7 +56,7 @@ def _extra_fields(path: Path) -> dict[int, dict[str, Any]]:
     if text.lstrip().startswith("["):
         return {i: obj for i, obj in enumerate(json.loads(text), 1) if isinstance(obj, dict)}
     extras: dict[int, dict[str, Any]] = {}
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # as read_dataset numbers them
         if line.strip():
             try:
                 obj = json.loads(line)
@@ -124,26 +120,3 @@ def load_questions(path: Path | str, set_name: str | None = None, skip_invalid: 
             question.id = f"{question.id}#{seen[question.id]}"
         questions.append(question)
     return questions
-
-
-def balanced_subset(rows: list[T], n: int, seed: int = 0, key: Callable[[T], Any] = lambda r: r.category) -> list[T]:
-    """Up to ``n`` rows drawn round-robin over the groups of ``key`` (seeded shuffle within each
-    group), returned in their original order: every category is represented, none dominates."""
-    groups: dict[Any, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        groups[key(row)].append(i)
-    rng = random.Random(seed)
-    for members in groups.values():
-        rng.shuffle(members)
-    picked: list[int] = []
-    depth = 0
-    while len(picked) < min(n, len(rows)):
-        added = False
-        for members in groups.values():
-            if depth < len(members) and len(picked) < n:
-                picked.append(members[depth])
-                added = True
-        if not added:
-            break
-        depth += 1
-    return [rows[i] for i in sorted(picked)]

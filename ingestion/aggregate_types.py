@@ -213,3 +213,33 @@ AGGREGATE_TYPES: list[AggregateType] = [
         "medium",
     ),
 ]
+
+
+AGGREGATE = "aggregate"  # the intent classifier's class for listings and counts over the catalog
+
+# Listings and counts are recognised by these cues (folded question), French and English.
+AGGREGATE_CUES: tuple[str, ...] = (
+    r"\bcombien\b", r"\bquel(le)?s (sont les )?(applications|applis|outils|logiciels|fiches|systemes)", r"\bliste", r"\blister\b",
+    r"\benumer", r"\btoutes les applications", r"\bnombre (total )?d (applications|applis|outils|logiciels|fiches)",
+    r"\blesquel(le)?s\b", r"\by en a t il\b", r"\bil (en )?existe des (applis|applications)", r"\b(applis|applications) (qui|dont|sans|du|de la|de portee|a portee)\b",
+    r"\bquoi comme (appli|application|outil|logiciel)s?\b", r"\bqui (tourne|tournent|fonctionne|fonctionnent) (en|sous)\b",
+    r"\bhow many\b", r"\bwhich (apps|applications|tools|systems)\b", r"\blist (the|all)?\s*(apps|applications)\b", r"\bnumber of (apps|applications)\b",
+)
+COUNT_CUES: tuple[str, ...] = (r"\bcombien\b", r"\bnombre\b", r"\bhow many\b", r"\bnumber of\b", r"\bnb\b", r"\bcount\b")
+
+# Phrasings the intent classifier learns the aggregate class from, besides the templates above.
+AGGREGATE_EXAMPLES: tuple[str, ...] = (
+    "How many applications are in production?",
+    "Which applications have been decommissioned?",
+    "List the apps of the water domain",
+    "How many apps have a national scope?",
+    "Which applications have no website?",
+    "Quelles applications n'ont pas de contact renseigné ?",
+    "Combien de fiches n'ont pas de site ?",
+    "Combien d'applications y a-t-il dans le catalogue ?",
+    "Quelles applis sont à portée départementale ?",
+    "Liste des applications de la famille Téléservices",
+    "Combien d'applis tournent sous PostgreSQL ?",
+    "Y a-t-il des applications arrêtées dans le domaine de l'eau ?",
+)
+

@@ -32,6 +32,8 @@ DatasetFormat = Literal["messages", "prompt_completion", "alpaca", "eval"]
 FORMATS: tuple[str, ...] = ("messages", "prompt_completion", "alpaca", "eval")
 ROLES = ("system", "user", "assistant")
 MAX_LISTED_ERRORS = 10
+# Categories whose questions must be refused: an eval row of one needs no expected answer.
+REFUSAL_CATEGORIES = ("out_of_catalog", "off_topic", "injection")
 
 
 
@@ -103,7 +105,7 @@ def detect_format(obj: dict[str, Any]) -> str | None:
         return "prompt_completion"
     if "instruction" in obj and "output" in obj:
         return "alpaca"
-    if "question" in obj and "expected_answer" in obj:
+    if "question" in obj and ("expected_answer" in obj or "expect_refusal" in obj or obj.get("category") in REFUSAL_CATEGORIES):
         return "eval"
     return None
 
@@ -199,7 +201,9 @@ def _parse_alpaca(obj: dict[str, Any]) -> QARow:
 
 def _parse_eval(obj: dict[str, Any]) -> QARow:
     question = _text(obj, "question")
-    answer = _text(obj, "expected_answer")
+    refusal = obj.get("expect_refusal") is True or obj.get("category") in REFUSAL_CATEGORIES
+    # A question to refuse may come without its refusal sentence: the shared refusal is the answer.
+    answer = _text(obj, "expected_answer", required=not refusal) or (REFUSAL if refusal else None)
     assert question is not None and answer is not None
     fields = {k: (str(obj[k]) if obj.get(k) is not None else None) for k in ("id", "category", "difficulty", "app_name", "app_id", "split")}
     facts = obj.get("expected_facts") or []
@@ -225,7 +229,8 @@ def _records(path: Path) -> Iterable[tuple[int, Any, str | None]]:
         for i, item in enumerate(items, 1):
             yield i, item, None
         return
-    for number, line in enumerate(text.splitlines(), 1):
+    # JSONL lines end at "\n" only: splitlines() would also cut at U+2028 or U+0085 inside a string.
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue  # blank lines carry no example
         try:

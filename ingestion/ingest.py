@@ -33,6 +33,7 @@ from ingestion.index import (
     utc_now,
     write_manifest,
 )
+from ingestion.intent_model import ensure_intent_model
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ def ingest_catalog(
 ) -> IngestSummary:
     """Index ``catalog_path`` into ``settings.index_dir``, re-embedding only changed chunks."""
     started = time.perf_counter()
-    report: LoadReport = load_catalog(catalog_path, skip_invalid=skip_invalid, max_field_chars=settings.max_field_chars)
+    report: LoadReport = load_catalog(
+        catalog_path, skip_invalid=skip_invalid, max_field_chars=settings.max_field_chars, max_list_items=settings.max_list_items
+    )
     chunks = chunk_records(report.records, settings.chunk_words)
     embedder = embedder or get_embedder(settings.embedding_model)
 
@@ -158,6 +161,9 @@ def ingest_catalog(
         store.replace_all(report.records, chunks)
         store.close()
         BM25Index.build([c.id for c in chunks], [c.text for c in chunks]).save(gen_dir / "bm25")
+        if progress:
+            progress("intent model", 0, 1)
+        ensure_intent_model(gen_dir, settings.models_dir / "intent", embedder.embed_questions, embedder.name)
         write_manifest(
             gen_dir,
             IndexManifest(

@@ -35,6 +35,15 @@ class QuestionType:
     # The labels of the facts lines that hold the answer ("Statut"), when its sections hold others
     # too; empty: every line of the sections. What the generator is given about a named application.
     labels: tuple[str, ...] = ()
+    # Recognisers: regexes over the folded question (lowercase, no accents, punctuation as spaces),
+    # French and English. High precision: the intent classifier (ingestion.intent_model) covers the rest.
+    cues: tuple[str, ...] = ()
+    # English phrasings: training data for the classifier and the datasets (answers stay French).
+    english: tuple[str, ...] = ()
+    # What "La fiche de X ne renseigne pas …" says when the record has no value.
+    missing: str = ""
+    # Types this one wins over when both are recognised ("mise en production" is a date, not a status).
+    overrides: tuple[str, ...] = ()
 
     def answer_for(self, record: AppRecord, variant: int = 0) -> tuple[str, list[str]] | None:
         """(answer, facts) for this record, or None when the record does not hold the value."""
@@ -65,6 +74,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.scalar("statut", "statut"),
         ("overview",),
         labels=("Statut",),
+        missing="de statut",
+        cues=(r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b", r"\b(marche|fonctionne|tourne)(nt)? (encore|toujours)\b", r"\b(encore|toujours) (utilise|actif|active|en service|en ligne|disponible)", r"\bstatus\b", r"\bstill (running|used|in use|active|alive|live)\b", r"\bin production\b", r"\bdecommission", r"\bretired\b", r"\b(deja )?ouverte?s?\b(?! en production)", r"\ben est ou\b"),
+        english=("What is the status of {app}?", "Is {app} in production?", "Is {app} still running?", "status of {app}", "Has {app} been retired?",),
     ),
     QuestionType(
         "full_name",
@@ -87,6 +99,9 @@ QUESTION_TYPES: list[QuestionType] = [
         ("overview",),
         long_name_ok=False,
         labels=("Nom long",),
+        missing="de nom complet",
+        cues=(r"\bnom (complet|long|entier)", r"\bsignifi", r"\bveut dire\b", r"\bacronyme", r"\bsigle", r"\bintitule", r"\ben toutes lettres", r"\ben entier\b", r"\bstand(s)? for\b", r"\bfull name\b", r"\bacronym\b",),
+        english=("What does {app} stand for?", "What is the full name of {app}?", "{app} acronym meaning?", "full name of {app}",),
     ),
     QuestionType(
         "identifier",
@@ -108,6 +123,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.identifier,
         ("overview",),
         labels=("Identifiant",),
+        missing="d'identifiant",
+        cues=(r"\bidentifiant", r"\bid\b", r"\bnumero\b", r"\bidentifier\b", r"\bcatalog(ue)? (id|number)\b",),
+        english=("What is the id of {app}?", "What is the catalog identifier of {app}?", "{app} id number?",),
     ),
     QuestionType(
         "scope",
@@ -128,6 +146,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.scalar("portee_geographique", "portee"),
         ("overview",),
         labels=("Portée géographique",),
+        missing="de portée géographique",
+        cues=(r"\bportee?\b", r"\bgeographi", r"\bterritoire", r"\bechelle\b", r"\bperimetre", r"\bniveau (geographique|territorial)", r"\bscope\b", r"\bnational or (local|regional)\b", r"\bau niveau (national|regional|departemental|local)", r"\b(nationale?|regionale?|departementale?|locale?)s?\b(?= ?\?)"),
+        english=("What is the geographic scope of {app}?", "Is {app} national or local?", "What territory does {app} cover?", "scope of {app}",),
     ),
     QuestionType(
         "family",
@@ -148,6 +169,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.scalar("famille", "famille"),
         ("overview",),
         labels=("Famille d'applications",),
+        missing="de famille d'applications",
+        cues=(r"\bfamille", r"\bcategorie", r"\btype d (appli|application|outil)", r"\bfamily\b", r"\bcategory\b",),
+        english=("What application family is {app} in?", "Which category does {app} belong to?", "family of {app}",),
     ),
     QuestionType(
         "domains",
@@ -169,6 +193,9 @@ QUESTION_TYPES: list[QuestionType] = [
         ("overview",),
         "medium",
         labels=("Domaines métier",),
+        missing="de domaine métier",
+        cues=(r"\bdomaines?\b", r"\bthemati", r"\bsous domaine", r"\bsecteur", r"\bdomain\b", r"\bbusiness area\b",),
+        english=("Which business domain is {app} in?", "What domain does {app} belong to?", "domain of {app}",),
     ),
     QuestionType(
         "description",
@@ -190,6 +217,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.description,
         ("description",),
         "medium",
+        missing="de description",
+        cues=(r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresent", r"\brole\b", r"\busages?\b", r"\bfinalite", r"\bque fait\b", r"\bwhat (is|does) .* (do|for)\b", r"\bwhat is\b", r"\bdescribe\b", r"\bused for\b", r"\bpurpose\b", r"\bc etait quoi\b", r"\bquoi comme (outil|appli|application|logiciel)\b", r"\bserv(ait|ira|ent)? a quoi\b", r"\bremplac", r"\babout\b", r"\ba quoi serv(ait|ent|ira)\b"),
+        english=("What does {app} do?", "What is {app} used for?", "Describe {app}.", "What is {app}?", "What is the purpose of {app}?",),
     ),
     QuestionType(
         "contacts",
@@ -211,6 +241,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.contacts,
         ("contacts",),
         "medium",
+        missing="de contact",
+        cues=(r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bmel\b", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe|est en charge)", r"\bsolliciter\b", r"\bm adresser\b", r"\binterlocut", r"\bsupport\b", r"\bassistance\b", r"\bj ecris a qui\b", r"\ba qui (ecrire|m adresser|je m adresse|dois je)", r"\bpreviens qui\b", r"\bwho (should i|do i|to) (contact|write|email|ask|call)\b", r"\bproject (manager|lead)\b", r"\bin charge\b", r"\bowner\b", r"\bhelpdesk\b", r"\ben charge\b", r"\badresse (electronique|mail|e mail|courriel|email|de messagerie)\b", r"\bmail\b"),
+        english=("Who should I contact about {app}?", "Who is the project manager of {app}?", "email address for {app} support?", "Who is in charge of {app}?",),
     ),
     QuestionType(
         "websites",
@@ -232,6 +265,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.websites,
         ("sites",),
         "medium",
+        missing="d'adresse web",
+        cues=(r"\burl\b", r"\bsites?\b(?! de)", r"\blien\b(?! avec)", r"(?<!\bs )\badresse\b(?! (electronique|mail|e mail|courriel|email|de messagerie))", r"\bacceder", r"\bweb\b", r"\ben ligne\b.*\bou\b", r"\bwebsite\b", r"\blink\b", r"\baddress\b",),
+        english=("What's the website of {app}?", "url of {app}?", "Where can I access {app} online?", "link to {app}",),
     ),
     QuestionType(
         "actors",
@@ -253,6 +289,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.actors,
         ("actors",),
         "medium",
+        missing="d'acteurs (MOA/MOE)",
+        cues=(r"\bmoa\b", r"\bmoe\b", r"\bmaitr(e|ise) d (ouvrage|oeuvre)", r"\bacteurs?\b", r"\bediteur", r"\bpilot", r"\brealisent\b", r"\brealisee? par\b", r"\bentites?\b", r"\bintervien", r"\bporte le projet", r"\bprestataire\b", r"\bactors?\b", r"\bbodies\b", r"\borgani[sz]ations? (involved|behind)\b", r"\bwho (builds|develops|runs|owns)\b",),
+        english=("Who are the MOA and MOE of {app}?", "Which bodies are involved in {app}?", "Who develops {app}?", "actors of {app}",),
     ),
     QuestionType(
         "production_date",
@@ -275,6 +314,10 @@ QUESTION_TYPES: list[QuestionType] = [
         ("events",),
         "medium",
         labels=("Mise en production",),
+        missing="de date de mise en production",
+        cues=(r"\bmise? en (production|service|ligne|prod)\b", r"\bmis en (production|service|ligne|prod)\b", r"\bdepuis quand\b", r"\bdate de mise", r"\b(depuis )?quelle date\b.* en (production|service|prod)\b", r"\ben (production|prod|service) depuis\b", r"\bquand\b.*\b(deploy|sorti|ouvert)", r"\bsorti\w* quand\b", r"\bouverte? en production\b", r"\bmep\b", r"\bgo(ne)? live\b", r"\bwent live\b", r"\blaunch(ed)? in production\b", r"\bwhen .* (released|in production|live)\b", r"\bdeploy\w* en (production|prod)\b", r"\ben (production|prod) quand\b"),
+        english=("When did {app} go live?", "When was {app} put into production?", "production date of {app}", "Since when is {app} in production?",),
+        overrides=("status",),
     ),
     QuestionType(
         "creation_date",
@@ -297,6 +340,35 @@ QUESTION_TYPES: list[QuestionType] = [
         ("events",),
         "medium",
         labels=("Création",),
+        missing="de date de création",
+        cues=(r"\bcree[es]*\b", r"\bcreation\b", r"\bdemarr", r"\bete lancee?s?\b", r"\blancement\b", r"\blance quand\b", r"\bcreated\b", r"\bkicked off\b", r"\bstarted\b", r"\bcreation date\b", r"\bexiste depuis\b", r"\bdepuis quand\b.*\bprojet\b", r"\bprojet\b.*\b(lance|demarre|cree)", r"\bdepuis quand\b.*\bexiste"),
+        english=("When was {app} created?", "When was the {app} project kicked off?", "creation date of {app}", "When did the {app} project start?",),
+        overrides=("description", "production_date"),
+    ),
+    QuestionType(
+        "shutdown_date",
+        (
+            "Quand l'application {app} a-t-elle été arrêtée ?",
+            "Quelle est la date d'arrêt de {app} ?",
+            "{app}, ça s'est arrêté quand ?",
+            "date d'arret de {app}",
+            "Pourriez-vous m'indiquer à quelle date l'application {app} a été retirée du service ?",
+            "{app} a fermé quand ?",
+        ),
+        ("Depuis quand {app} n'est-elle plus en service ?", "À quelle date {app} a-t-elle été décommissionnée ?"),
+        (
+            "{name} a été arrêtée le {date}.",
+            "L'arrêt de {name} date du {date}.",
+            "D'après le catalogue, {name} est arrêtée depuis le {date}.",
+        ),
+        facts.event("Arrêt"),
+        ("events",),
+        "medium",
+        labels=("Arrêt",),
+        missing="de date d'arrêt",
+        cues=(r"\bdate d arret\b", r"\barrete\w* quand\b", r"\b(ferme|stoppe|retire|decommissionne)\w* quand\b", r"\bquand\b.*\b(arrete|ferme|stoppe|retire|decommissionne)", r"\bplus en service\b", r"\bshut down\b", r"\bdecommissioned when\b", r"\bwhen was .* (retired|decommissioned|shut)\b", r"\bquelle date\b.*\b(arrete|ferme|retire|decommission)", r"\bwhen\b.*\b(retired|decommissioned|shut down)"),
+        english=("When was {app} shut down?", "When was {app} decommissioned?", "shutdown date of {app}"),
+        overrides=("status",),
     ),
     QuestionType(
         "related_apps",
@@ -318,6 +390,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.links("applications_liees", "apps"),
         ("related",),
         "medium",
+        missing="d'application liée",
+        cues=(r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliees? a\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu", r"\binterface", r"\b(envo(i|y)|transmet|alimente|balance|pousse)\w* (ses |des |leurs )?(donnees|infos)", r"\b(recupere|recoit)\w* (ses |des )?(donnees|infos)", r"\bvers quelles? (applis?|applications?)\b", r"\bexchange", r"\bconnected to\b", r"\bintegrat", r"\bfeeds?\b", r"\bsends? (its )?data\b", r"\balimente\w*\b", r"\brecoit\w* des donnees\b", r"\ben lien avec\b", r"\bconnecte\w*\b"),
+        english=("Which apps does {app} exchange data with?", "What is {app} connected to?", "Which applications are linked to {app}?", "Where does {app} send its data?",),
     ),
     QuestionType(
         "related_data",
@@ -339,6 +414,10 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.links("donnees_liees", "data"),
         ("related",),
         "medium",
+        missing="de donnée liée",
+        cues=(r"\bdonnees?\b", r"\bjeux? de donnees\b", r"\breferentiels? de donnees", r"\bdatasets?\b", r"\bdata\b",),
+        english=("Which datasets are linked to {app}?", "What data does {app} use?", "data sets of {app}",),
+        overrides=("related_apps",),
     ),
     QuestionType(
         "technology",
@@ -360,6 +439,9 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.scalar("technologie_principale", "tech"),
         ("hosting",),
         "medium",
+        missing="de technologie principale",
+        cues=(r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b", r"\bcode en\b", r"\bcodee? en\b", r"\bframework", r"\bwritten in\b", r"\bbuilt with\b", r"\bprogramming language\b", r"\btech(nology)? stack\b", r"\b(tourne|fonctionne|developpee?|codee?)\w* (bien )?(sous|en|avec) (java|php|python|node|oracle|postgresql|r |sas|access|delphi|powerbuilder|drupal)"),
+        english=("What technology does {app} use?", "What is {app} written in?", "tech stack of {app}", "Which language is {app} built with?",),
     ),
     QuestionType(
         "hosting",
@@ -381,5 +463,148 @@ QUESTION_TYPES: list[QuestionType] = [
         facts.hosting,
         ("hosting",),
         "medium",
+        missing="d'hébergement",
+        cues=(r"\bheberg", r"\binfrastructure", r"\b(ou|sur quel\w*|chez qui)\b.*\bdeploy", r"\bdeploy\w* (sur|chez)\b", r"\bdatacenter", r"\bcentre serveur", r"\btourne ou\b", r"\bhosted\b", r"\bhosting\b", r"\bwhere does .* run\b",),
+        english=("Where is {app} hosted?", "Who hosts {app}?", "hosting of {app}", "Which datacenter runs {app}?",),
+        overrides=("actors",),
+    ),
+    QuestionType(
+        "users",
+        (
+            "Qui sont les utilisateurs de {app} ?",
+            "Qui utilise l'application {app} ?",
+            "{app}, c'est pour qui ?",
+            "utilisateurs de {app}",
+            "Pourriez-vous m'indiquer à quels publics s'adresse {app} ?",
+            "À qui s'adresse l'appli {app} ?",
+        ),
+        ("Quels publics se servent de {app} ?", "Par qui {app} est-elle utilisée ?"),
+        (
+            "Utilisateurs de {name} : {users}.",
+            "{name} est utilisée par : {users}.",
+            "Selon sa fiche, {name} s'adresse à : {users}.",
+        ),
+        facts.string_list("utilisateurs", "users"),
+        ("description",),
+        "medium",
+        labels=("Utilisateurs",),
+        missing="d'utilisateurs",
+        cues=(r"\butilisateurs\b", r"\bqui (l )?utilise", r"\butilisee? par\b", r"\ba qui s adresse", r"\bc est pour qui\b", r"\bpublics?\b", r"\bwho uses\b", r"\busers?\b(?! count)", r"\baudience\b", r"\bdestinee?s? a\b", r"\ba qui\b.*\bdestine"),
+        english=("Who uses {app}?", "Who are the users of {app}?", "Who is {app} for?"),
+    ),
+    QuestionType(
+        "functions",
+        (
+            "Quelles sont les fonctionnalités de {app} ?",
+            "Que permet de faire {app} ?",
+            "{app}, on peut faire quoi avec ?",
+            "fonctions de {app}",
+            "Pourriez-vous me lister les fonctions principales de l'application {app} ?",
+            "Quelles fonctions offre l'appli {app} ?",
+        ),
+        ("Quelles possibilités offre {app} à ses utilisateurs ?", "Quelles sont les fonctions assurées par {app} ?"),
+        (
+            "Fonctions de {name} : {functions}.",
+            "{name} offre les fonctions suivantes : {functions}.",
+            "Selon sa fiche, {name} assure : {functions}.",
+        ),
+        facts.string_list("fonctions", "functions"),
+        ("description",),
+        "medium",
+        labels=("Fonctions",),
+        missing="de fonctions",
+        cues=(r"\bfonctionnalites?\b", r"\bfonctions (de|d|principales|offertes|assurees)\b", r"\bon (y )?fait quoi\b", r"\bfeatures?\b", r"\bfunctions?\b", r"\bwhat can (users|i|you) do\b", r"\bpermet(tent)? de faire\b", r"\bpossibilites\b"),
+        english=("What are the features of {app}?", "What can users do in {app}?", "functions of {app}"),
+        overrides=("description", "users"),
+    ),
+    QuestionType(
+        "stakes",
+        (
+            "Quels sont les enjeux de {app} ?",
+            "Quel est l'enjeu de l'application {app} ?",
+            "{app}, c'est quoi l'enjeu ?",
+            "enjeux de {app}",
+            "Pourriez-vous m'exposer les enjeux de l'application {app} ?",
+        ),
+        ("Quels enjeux porte {app} ?", "En quoi {app} est-elle stratégique ?"),
+        (
+            "Enjeux de {name} : {stakes}",
+            "Les enjeux de {name} sont : {stakes}",
+            "Selon sa fiche, les enjeux de {name} : {stakes}",
+        ),
+        facts.scalar("enjeux", "stakes"),
+        ("description",),
+        "medium",
+        labels=("Enjeux",),
+        missing="d'enjeux",
+        cues=(r"\benjeux?\b", r"\bstakes?\b", r"\bstrategi"),
+        english=("What is at stake with {app}?", "What are the stakes of {app}?"),
+    ),
+    QuestionType(
+        "user_count",
+        (
+            "Combien d'utilisateurs a {app} ?",
+            "Quel est le nombre d'utilisateurs de {app} ?",
+            "{app}, ça fait combien d'utilisateurs ?",
+            "nombre d'utilisateurs de {app}",
+            "Pourriez-vous m'indiquer combien de personnes utilisent {app} ?",
+        ),
+        ("Combien de personnes se servent de {app} ?", "Quelle est la volumétrie d'utilisateurs de {app} ?"),
+        (
+            "Nombre d'utilisateurs de {name} : {value}.",
+            "{name} compte {value} utilisateurs.",
+            "Selon sa fiche, {name} a {value} utilisateurs.",
+        ),
+        facts.export_field("nombre d utilisateurs"),
+        ("other",),
+        "medium",
+        missing="de nombre d'utilisateurs",
+        cues=(r"\bnombre d utilisateurs", r"\bcombien d utilisateurs", r"\bcombien de personnes", r"\bhow many users\b", r"\buser count\b", r"\bvolumetrie\b"),
+        english=("How many users does {app} have?", "user count of {app}"),
+        overrides=("users",),
+    ),
+    QuestionType(
+        "licence",
+        (
+            "Quelle est la licence de {app} ?",
+            "Sous quelle licence est distribuée {app} ?",
+            "{app}, c'est quelle licence ?",
+            "licence de {app}",
+            "Pourriez-vous m'indiquer la licence logicielle de {app} ?",
+        ),
+        ("Sous quelle licence {app} est-elle publiée ?", "Quel régime de licence s'applique à {app} ?"),
+        (
+            "Licence de {name} : {value}.",
+            "{name} est distribuée sous la licence {value}.",
+            "Selon sa fiche, la licence de {name} est {value}.",
+        ),
+        facts.export_field("licence"),
+        ("other",),
+        "medium",
+        missing="de licence",
+        cues=(r"\blicences?\b", r"\blogiciel libre\b", r"\bopen source\b", r"\blicen[cs]e\b"),
+        english=("What is the licence of {app}?", "Is {app} open source?"),
+    ),
+    QuestionType(
+        "budget",
+        (
+            "Quel est le budget de {app} ?",
+            "Combien coûte l'application {app} ?",
+            "{app}, ça coûte combien ?",
+            "budget de {app}",
+            "Pourriez-vous m'indiquer le coût annuel de {app} ?",
+        ),
+        ("Quel montant est consacré à {app} ?", "Quel est le coût de fonctionnement de {app} ?"),
+        (
+            "Budget de {name} : {value}.",
+            "Le budget de {name} est de {value}.",
+            "Selon sa fiche, {name} coûte {value}.",
+        ),
+        facts.export_field("budget", "cout"),
+        ("other",),
+        "medium",
+        missing="de budget ni de coût",
+        cues=(r"\bbudget", r"\bcout", r"\bprix\b", r"\btarif", r"\bhow much does .* cost\b", r"\bcost\b"),
+        english=("What is the budget of {app}?", "How much does {app} cost?"),
     ),
 ]

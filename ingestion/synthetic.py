@@ -2,8 +2,9 @@
 
 Question types are a plain list of :class:`QuestionType` (one application at a time) and
 :class:`AggregateType` (listings, counts, comparisons: computed over all records). Each type has
-at least five training phrasings and two phrasings held out for the test split, and three answer
-phrasings (one per split, so no answer text is shared between splits). Answers are taken from
+at least five training phrasings (plus English ones, also for training: staff ask in English
+too, and the answer stays French), two French phrasings held out for the test split, and three
+answer phrasings (one per split, so no answer text is shared between splits). Answers are taken from
 the :class:`AppRecord` through ``record.fact()``, which hides placeholders; a type is skipped
 for an application whose field is empty. The values that matter (names, ids, emails, URLs,
 dd/mm/yyyy dates) are copied verbatim and listed in ``facts``.
@@ -106,10 +107,13 @@ def _app_specs(records: list[AppRecord], types: list[QuestionType], skipped: dic
                 skipped[qt.name] = skipped.get(qt.name, 0) + 1
                 continue
             long_name = r.fact("nom_long")
+            # English phrasings join the training pool (staff do ask in English; the answer stays
+            # French); the test pool keeps only the held-out French phrasings.
+            pool = qt.templates + qt.english
             specs.append(
                 _Spec(
-                    Group(f"{qt.name}:{r.id}", qt.name, len(qt.templates), len(qt.test_templates), (r.id,)),
-                    qt.templates, qt.test_templates, qt.name,
+                    Group(f"{qt.name}:{r.id}", qt.name, len(pool), len(qt.test_templates), (r.id,)),
+                    pool, qt.test_templates, qt.name,
                     (lambda variant, qt=qt, r=r: qt.answer_for(r, variant)),  # type: ignore[misc]
                     {"app": r.nom}, qt.difficulty, [r], qt.sections,
                     long_name if qt.long_name_ok and long_name and long_name != r.nom else None,

@@ -39,6 +39,9 @@ class CountingEmbedder:
     def embed_query(self, text):
         return self.inner.embed_query(text)
 
+    def embed_questions(self, texts):
+        return self.inner.embed_questions(texts)
+
 
 def test_incremental_reindex_embeds_only_changes(tmp_path):
     settings = make_settings(tmp_path / "w")

@@ -1,0 +1,246 @@
+"""Listings and counts over every record: computed, never estimated by a model.
+
+A question becomes filters over the catalog's own values — status (with the words staff use:
+"en prod", "mortes", "decommissioned", :mod:`ingestion.lexicon`), domain or sub-domain, scope
+("départementales", "regional"), family, technology ("sous Java / Oracle": every component),
+host — each possibly negated ("pas de portée nationale"), and presence filters on any field of the
+question-type registry ("sans site", "n'ont pas le moindre contact", "without a website"). All
+filters hold together: "Parmi les applis nationales, combien sont en production ?" is two.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from assistant.field_answers import FieldAnswer
+from ingestion.aggregate_types import COUNT_CUES
+from ingestion.facts import MAX_LISTED, join
+from ingestion.lexicon import STATUS_PHRASES, find_phrases, negated
+from ingestion.question_types import QUESTION_TYPES
+from ingestion.records import AppRecord
+from ingestion.text_repair import fold
+
+_COUNT = re.compile("|".join(COUNT_CUES))
+_EVERYTHING = re.compile(r"\b(toutes|catalogue|total|au total|en tout|all|every|overall)\b")
+_FILLER = {"en", "et", "de", "du", "la", "le", "des", "d", "l", "a", "au", "aux"}
+# Stems every aggregate question contains: never evidence for a value.
+_GENERIC = {"application", "domain", "catalogu", "appli", "outil", "public", "fich", "system", "logiciel"}
+_NEGATION = r"(?:sans|pas de|pas d|pas le moindre|pas la moindre|aucune?|without|no|lacking|missing)"
+
+# Field words for the presence filters ("sans site"), tried in order (longest phrases first).
+_PRESENCE_WORDS: list[tuple[str, str]] = [
+    (r"date de mise en (production|service)", "production_date"), (r"date de creation", "creation_date"),
+    (r"(nom long|nom complet)", "full_name"), (r"(application|appli)s? liee?s?|autre application|aucune autre|reliee?s? a aucune", "related_apps"),
+    (r"donnees? liee?s?|donnees?", "related_data"), (r"(site|url|lien|adresse web|website|web site|link)", "websites"),
+    (r"(contact|courriel|mail|responsable|referent)", "contacts"), (r"(techno|technologie|stack|technology)", "technology"),
+    (r"(description|descriptif)", "description"), (r"(hebergement|hebergeur|hosting|host)", "hosting"),
+    (r"(acteur|moa|moe|actor)", "actors"), (r"(domaine|domain)", "domains"), (r"(utilisateur|user)", "users"),
+]
+_TYPES = {t.name: t for t in QUESTION_TYPES}
+
+
+def _stem(token: str) -> str:
+    # Plural and feminine endings: "arrêtées" and "Arrêtée" both become "arrete".
+    if len(token) > 3 and token.endswith("s"):
+        token = token[:-1]
+    if len(token) > 3 and token.endswith("e"):
+        token = token[:-1]
+    return token
+
+
+def _stems(text: str) -> list[str]:
+    return [_stem(t) for t in fold(text).split() if len(t) > 1]
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One field aggregates filter on."""
+
+    name: str
+    label: str  # "au statut", "du domaine"…: how the answer names the criterion
+    values: Callable[[AppRecord], list[str]]
+    components: bool = False  # a value is several parts ("Java / Oracle"): a question may name some
+    keywords: tuple[str, ...] = ()  # words that say which field a value belongs to ("famille Référentiels")
+
+
+FACETS: list[Facet] = [
+    Facet("status", "au statut", lambda r: [r.statut] if r.fact("statut") else [], keywords=("statut", "status")),
+    Facet("domain", "du domaine", lambda r: [v for d in r.domaines for v in (d.domaine, d.sous_domaine) if v], keywords=("domaine", "domain", "secteur", "thematique")),
+    Facet("scope", "de portée", lambda r: [r.portee_geographique] if r.fact("portee_geographique") else [], keywords=("portee", "echelle", "niveau", "scope")),
+    Facet("family", "de la famille", lambda r: [r.famille] if r.fact("famille") else [], keywords=("famille", "family", "categorie")),
+    Facet(
+        "technology", "utilisant", lambda r: [p.strip() for p in (r.fact("technologie_principale") or "").split("/") if p.strip()],
+        components=True, keywords=("techno", "technologie", "stack", "langage", "technology"),
+    ),
+    Facet("hosting", "hébergées par", lambda r: [h.get("hebergeur") for h in r.hebergements if h.get("hebergeur")], keywords=("heberg", "hosted", "hosting")),
+]
+_YES_NO_LISTING = re.compile(r"\b(y a t il|y en a t il|existe t il|il y a des|est ce qu il (y a|existe)|are there|is there)\b")
+
+
+@dataclass
+class Filter:
+    facet: str
+    values: list[str]
+    negated: bool = False
+    label: str = ""
+
+    def keeps(self, record: AppRecord, facet: Facet) -> bool:
+        present = set(facet.values(record))
+        hit = all(v in present for v in self.values) if facet.components else any(v in present for v in self.values)
+        return hit != self.negated
+
+    def describe(self) -> str:
+        shown = " / ".join(self.values) if self.facet == "technology" else " ou ".join(f"« {v} »" for v in self.values)
+        if self.facet == "technology":
+            shown = f"« {shown} »"
+        return ("qui ne sont pas " if self.negated else "") + f"{self.label} {shown}"
+
+
+@dataclass
+class Presence:
+    type_name: str
+    present: bool
+
+    def keeps(self, record: AppRecord) -> bool:
+        # A site the export mangled is still a site the record lists (the answer shows it as exported).
+        holds = bool(record.sites) if self.type_name == "websites" else _TYPES[self.type_name].extract(record) is not None
+        return holds == self.present
+
+    def describe(self) -> str:
+        return ("avec " if self.present else "sans ") + _TYPES[self.type_name].missing.removeprefix("de ").removeprefix("d'")
+
+
+@dataclass
+class AggregateQuery:
+    filters: list[Filter] = field(default_factory=list)
+    presence: list[Presence] = field(default_factory=list)
+    count: bool = False
+
+    @property
+    def criteria(self) -> bool:
+        return bool(self.filters or self.presence)
+
+
+def _value_positions(folded: str, value: str) -> list[int]:
+    """Where the value's words stand, together and in order, in the folded question (stemmed match)."""
+    words = folded.split()
+    stems = [_stem(w) for w in words]
+    phrase = [s for s in _stems(value) if s not in _FILLER] or _stems(value)
+    phrase = [s for s in phrase if s not in _GENERIC] or phrase
+    positions = []
+    for i in range(len(stems)):
+        window = [s for s in stems[i : i + len(phrase) + 3] if s not in _FILLER]
+        if window[: len(phrase)] == phrase:
+            positions.append(len(" ".join(words[:i])) + (1 if i else 0))
+    return positions
+
+
+def _status_filters(folded: str, catalog: set[str]) -> list[Filter]:
+    wanted: dict[str, bool] = {}
+    for start, _, value in find_phrases(folded, STATUS_PHRASES):
+        if value in catalog:
+            wanted.setdefault(value, negated(folded, start))
+    return [Filter("status", [v], neg, "au statut") for v, neg in wanted.items()]
+
+
+def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
+    """The filters a listing/count question asks for (see the module docstring)."""
+    folded = fold(question)
+    query = AggregateQuery(count=_COUNT.search(folded) is not None)
+    by_folded: dict[str, dict[str, str]] = {f.name: {} for f in FACETS}
+    for facet in FACETS:
+        for record in records:
+            for value in facet.values(record):
+                by_folded[facet.name].setdefault(fold(value), value)
+    # Status: the lexicon's phrases (which include the catalog's own values), mapped to real values.
+    for f in _status_filters(folded, set(by_folded["status"])):
+        query.filters.append(Filter("status", [by_folded["status"][f.values[0]]], f.negated, "au statut"))
+    used = " ".join(STATUS_PHRASES[p] for p in STATUS_PHRASES if f" {p} " in f" {folded} ")
+    for facet in FACETS[1:]:
+        matched: dict[str, int] = {}
+        for key, value in by_folded[facet.name].items():
+            if facet.name == "domain" and key in used:
+                continue  # "en construction" is the status, not the sub-domain "Construction"
+            positions = _value_positions(folded, value)
+            if not positions and facet.name == "domain" and re.search(r"\bdomaines?\b|\bdomains?\b", folded):
+                # "le domaine logement" names "Logement, construction": after the word, its head word suffices.
+                positions = _value_positions(folded, value.split(",")[0])
+            if positions:
+                matched[value] = positions[0]
+        # "Eau" inside "Eau, milieux aquatiques": keep the most specific values only.
+        specific = [v for v in matched if not any(o != v and set(_stems(v)) < set(_stems(o)) for o in matched)]
+        if not specific:
+            continue
+        negatives = [v for v in specific if negated(folded, matched[v] + 1)]
+        positives = [v for v in specific if v not in negatives]
+        if positives:
+            query.filters.append(Filter(facet.name, positives, False, facet.label))
+        if negatives:
+            query.filters.append(Filter(facet.name, negatives, True, facet.label))
+    _prefer_named_facets(query, folded)
+    for pattern, type_name in _PRESENCE_WORDS:
+        missing = rf"\b{_NEGATION}\b(\W+\w+){{0,3}}?\W+{pattern}|\b{pattern}\w*\W+(\w+\W+)?non renseigne"
+        if re.search(missing, folded) or (type_name == "related_apps" and re.search(r"\b(reliee?s?|liee?s?|connectee?s?) a aucune\b", folded)):
+            query.presence.append(Presence(type_name, False))
+            break
+    return query
+
+
+def _prefer_named_facets(query: AggregateQuery, folded: str) -> None:
+    """A value several fields hold ("Référentiels": a family and a sub-domain) belongs to the field the
+    question names ("la famille Référentiels"); without such a word, to every field that holds it."""
+    keywords = {f.name: f.keywords for f in FACETS}
+    owners: dict[str, list[Filter]] = {}
+    for f in query.filters:
+        for value in f.values:
+            owners.setdefault(fold(value), []).append(f)
+    for claims in owners.values():
+        if len(claims) > 1:
+            named = [f for f in claims if any(k in folded for k in keywords[f.facet])]
+            for f in claims:
+                if named and f not in named and f in query.filters:
+                    query.filters.remove(f)
+
+
+def answer_aggregate(question: str, records: list[AppRecord], query: AggregateQuery | None = None) -> FieldAnswer | None:
+    """The listing or count for ``question``, or ``None`` when it names no criterion (a search, then)."""
+    query = query or parse(question, records)
+    if not query.criteria and not _EVERYTHING.search(fold(question)):
+        # "Quelles applications gèrent les inondations ?" is a search, not an aggregate.
+        return None
+    facets = {f.name: f for f in FACETS}
+    selected = [
+        r for r in records
+        if all(f.keeps(r, facets[f.facet]) for f in query.filters) and all(p.keeps(r) for p in query.presence)
+    ]
+    where = " ".join([*(f.describe() for f in query.filters), *(p.describe() for p in query.presence)])
+    count = len(selected)
+    noun = "application" if count == 1 else "applications"
+    names = [r.nom for r in selected[:MAX_LISTED]]
+    listed = "" if not names else join(names) if count <= len(names) else ", ".join(names) + f" et {count - len(names)} autres"
+    if count == 0:
+        text = f"Aucune application {where} dans le catalogue."
+    elif query.count:
+        text = f"Le catalogue compte {count} {noun} {where}".rstrip() + (f" : {listed}." if count <= MAX_LISTED else ".")
+    else:
+        text = f"{count} {noun} {where}".rstrip() + f" : {listed}."
+    if _YES_NO_LISTING.search(fold(question)):
+        text = f"{'Oui' if count else 'Non'}. {text}"  # "Y a-t-il des applications arrêtées ?"
+    return FieldAnswer(
+        text=text,
+        app_ids=[r.id for r in selected],
+        sections=["overview"],
+        intents=["count" if query.count else "listing"],
+        facts=[str(count), *names],
+    )
+
+
+def catalog_statistics(records: list[AppRecord]) -> dict[str, Counter]:
+    """Counts by status and domain, for the UI and the report."""
+    return {
+        "status": Counter(r.statut or "(vide)" for r in records),
+        "domain": Counter(d.domaine for r in records for d in r.domaines if d.domaine),
+    }

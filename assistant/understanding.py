@@ -1,0 +1,249 @@
+"""Read a question once: what it names, what it asks, how sure we are — one value for the router,
+the exact answers, the retriever and the generator.
+
+:class:`QuestionReader` folds the question, links its applications (:mod:`assistant.entity_linking`),
+finds the registry's cues (:data:`ingestion.question_types.QUESTION_TYPES`, French and English),
+asks the intent classifier (:mod:`ingestion.intent_model`) with the names masked, and decides:
+
+* **intents**: the cue intents when there are some (high precision; a loser of an override
+  only loses where its cue overlaps the winner's: "statut et date de mise en production" keeps
+  both), else the classifier's best type when its probability reaches :data:`CONFIDENT`;
+  ``confident`` says the exact answer may be given; when it is not, the classifier's likely
+  intents still choose which fields the generator gets;
+* **aggregate**: a listing/count cue or the classifier's aggregate class, unless a named
+  application's own field is asked ("quelles applications sont liées à GASPAR ?");
+* **unknown**: names the catalog does not hold — an extension of a known name ("GASPAR Mobile")
+  or an unseen word where a name stands ("le statut de zorglub");
+* **out of scope** (the classifier), **injection** and **secrets** (cues, :mod:`ingestion.out_of_scope`);
+* **yes/no** form and the **mentions** a yes/no question checks ("… hébergé au BRGM ?").
+
+A follow-up without a name ("et son contact ?") takes the applications of the conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rapidfuzz.distance import OSA
+
+from assistant.entity_linking import STOPWORDS, EntityLinker, EntityMatch, Token, UnknownMention
+from ingestion.aggregate_types import AGGREGATE, AGGREGATE_CUES, AGGREGATE_EXAMPLES, AGGREGATE_TYPES
+from ingestion.intent_model import MASK, IntentModel
+from ingestion.lexicon import ROLE_PHRASES, STATUS_PHRASES, is_yes_no
+from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
+from ingestion.out_of_scope import examples as out_of_scope_examples
+from ingestion.question_types import QUESTION_TYPES
+from ingestion.records import AppRecord
+from ingestion.text_repair import fold
+
+if TYPE_CHECKING:
+    from ingestion.embeddings import Embedder
+
+CONFIDENT = 0.5  # classifier probability at which its intent alone earns the exact answer
+LIKELY = 0.15  # probability at which an intent's fields go to the generator when unsure
+OUT_OF_SCOPE_REFUSAL = 0.6
+AGGREGATE_PROBABILITY = 0.5
+MAX_APPS = 3
+
+_CUES = {t.name: [re.compile(c) for c in t.cues] for t in QUESTION_TYPES}
+# The words the cues are made of ("contacts", "support", "statut"…): a typo of one ("contcats",
+# "suport") is read as the word, so that the cue still fires.
+def _literal_words(pattern: str) -> list[str]:
+    return re.findall(r"[a-z]{5,}", re.sub(r"\\[a-zA-Z]", " ", pattern))  # \b, \w… are no letters
+
+
+CUE_WORDS = frozenset(w for t in QUESTION_TYPES for c in t.cues for w in _literal_words(c)) | frozenset(
+    w for c in AGGREGATE_CUES for w in _literal_words(c)
+)
+
+
+def _registry_words() -> frozenset[str]:
+    """Every word of the registry's phrasings, answers and lexicons: the language of questions about
+    the catalog, which the catalog's own text may lack ("tourne", "écrire", "comme")."""
+    texts: list[str] = [*out_of_scope_examples(), *AGGREGATE_EXAMPLES, *STATUS_PHRASES, *ROLE_PHRASES]
+    for t in QUESTION_TYPES:
+        texts += [*t.templates, *t.test_templates, *t.english, *t.answers]
+    for t in AGGREGATE_TYPES:
+        texts += [*t.templates, *t.test_templates, *t.answers]
+    return frozenset(w for text in texts for w in fold(text.replace("{", " ").replace("}", " ")).split())
+
+
+REGISTRY_WORDS = _registry_words()
+_OVERRIDES = {t.name: t.overrides for t in QUESTION_TYPES}
+_AGGREGATE = re.compile("|".join(AGGREGATE_CUES))
+_FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord|and|also)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application|its|it)\b")
+# Where a name stands: after these words ("le statut de zorglub", "l'appli zorglub").
+_NAME_SLOT = re.compile(r"\b(?:de|d|du|pour|sur|avec|application|appli|app|logiciel|outil|of|for|about)\s+([a-z][a-z0-9]{3,})\b")
+# Words of questions about the catalog that its text may not contain: never taken for a name.
+_WORD_ENDINGS = (
+    "er", "ez", "ent", "ant", "tion", "tions", "sion", "ment", "ments", "eur", "eurs", "euse", "ique", "iques", "able", "ables",
+    "ible", "aire", "aires", "oire", "isme", "iste", "ions", "ais", "ait", "aient", "ees", "ing", "ed", "ly", "ness", "ity",
+)
+_QUESTION_WORDS = frozenset(
+    """applications applis appli application outils outil logiciels logiciel catalogue fiche fiches truc trucs machin projet
+    projets service services outil renseigne renseignee renseignes lesquelles lesquels laquelle lequel combien quelles quels
+    etre avoir faire donne donner dis dire indiquer merci bonjour please thanks apps tool tools software""".split()
+)
+_ACRONYMS_OF_PROSE = frozenset({"MOA", "MOE", "URL", "API", "SI", "DSI", "PDF", "SIG", "FAQ", "OK", "IA", "UE", "RGPD", "ID", "MEP", "CP"})
+
+
+@dataclass
+class ParsedQuestion:
+    question: str  # as asked
+    resolved: str  # the question, with the application of a follow-up named
+    folded: str
+    entities: list[EntityMatch] = field(default_factory=list)
+    app_ids: list[str] = field(default_factory=list)
+    unknown: list[UnknownMention] = field(default_factory=list)
+    cue_intents: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    intents: list[str] = field(default_factory=list)
+    likely_intents: list[str] = field(default_factory=list)
+    confident: bool = False
+    aggregate: bool = False
+    yes_no: bool = False
+    mentions: list[str] = field(default_factory=list)
+    secrets: bool = False
+    injection: bool = False
+    follow_up: bool = False
+
+    @property
+    def out_of_scope(self) -> float:
+        return self.scores.get(OUT_OF_SCOPE, 0.0)
+
+
+def cue_intents(text: str) -> list[str]:
+    """Intents whose cues match the folded ``text``, with overrides applied span by span."""
+    spans = {name: [m.span() for c in cues for m in c.finditer(text)] for name, cues in _CUES.items()}
+    spans = {name: found for name, found in spans.items() if found}
+    for winner, losers in _OVERRIDES.items():
+        for loser in losers:
+            if winner in spans and loser in spans:
+                # A loser's match inside (or across) the winner's goes; one that contains the winner's
+                # is the more specific reading ("envoyer ses données" is an exchange, not data).
+                contains = lambda s, w: s[0] <= w[0] and w[1] <= s[1] and s != w  # noqa: E731
+                spans[winner] = [w for w in spans[winner] if not any(contains(s, w) for s in spans[loser])]
+                spans[loser] = [s for s in spans[loser] if not any(s[0] < w[1] and w[0] < s[1] for w in spans[winner])]
+    return [name for name in _CUES if spans.get(name)]
+
+
+def _blank(folded_tokens: list[Token], entities: list[EntityMatch]) -> str:
+    """The folded question without the linked names: "sites" in "Géo-observatoire … et des sites"
+    belongs to the name and is no question about websites."""
+    return " ".join(t.folded for i, t in enumerate(folded_tokens) if not any(e.start <= i < e.end for e in entities))
+
+
+def _masked(question: str, tokens: list[Token], entities: list[EntityMatch]) -> str:
+    """The question with each linked name replaced by the classifier's mask."""
+    spans = sorted((tokens[e.start].start, tokens[e.end - 1].end) for e in entities)
+    out, last = [], 0
+    for start, end in spans:
+        if start >= last:
+            out += [question[last:start], MASK]
+            last = end
+    return "".join([*out, question[last:]])
+
+
+class QuestionReader:
+    """Turns a question into a :class:`ParsedQuestion` (see the module docstring)."""
+
+    def __init__(
+        self,
+        records: list[AppRecord],
+        linker: EntityLinker,
+        vocabulary: set[str] | frozenset[str],
+        model: IntentModel | None = None,
+        embedder: "Embedder | None" = None,
+    ) -> None:
+        self.by_id = {r.id: r for r in records}
+        self.linker = linker
+        self.vocabulary = set(vocabulary) | STOPWORDS | _QUESTION_WORDS | REGISTRY_WORDS
+        self.model = model
+        self.embedder = embedder
+
+    def read(self, question: str, last_app_ids: list[str] | None = None) -> ParsedQuestion:
+        linking = self.linker.read(question)
+        folded = fold(question)
+        aggregate_cue = _AGGREGATE.search(folded) is not None
+        # Words of a full name ("habitat indigne") in a listing question are its criterion, not the application.
+        entities = [e for e in linking.entities if not (aggregate_cue and e.kind == "fragment")][:MAX_APPS]
+        parsed = ParsedQuestion(question, question, folded, entities, [e.app_id for e in entities], linking.unknown)
+        parsed.secrets = asks_for_secrets(folded)
+        parsed.injection = is_injection(folded)
+        # "statut de EMMY ? c'est toujours actif ?": each question of a message has its own form.
+        clauses = [c.strip() + "?" for c in question.split("?") if c.strip()] or [question]
+        parsed.yes_no = any(is_yes_no(fold(c), c) for c in clauses)
+        blank = self._corrected(_blank(linking.tokens, entities))
+        parsed.cue_intents = cue_intents(blank)
+        if not entities and last_app_ids and not aggregate_cue and not parsed.unknown:
+            if _FOLLOW_UP.search(folded) or len(folded.split()) <= 5:
+                parsed.follow_up = True
+                parsed.app_ids = list(last_app_ids)
+                names = " et ".join(self.by_id[a].nom for a in parsed.app_ids if a in self.by_id)
+                parsed.resolved = f"{question} (application : {names})"
+        if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
+            parsed.unknown = self._unknown_names(question, folded, bool(parsed.cue_intents))
+        if self.model is not None and self.embedder is not None:
+            parsed.scores = self.model.predict(self.embedder.embed_question(_masked(question, linking.tokens, entities)))
+        self._decide(parsed, aggregate_cue)
+        parsed.mentions = self._mentions(linking.tokens, entities)
+        return parsed
+
+    def _corrected(self, text: str) -> str:
+        """``text`` with the words that are one typo away from a cue word spelled as that word.
+
+        A word that a cue already matches is left alone ("maitre" of "maître d'ouvrage" is no typo
+        of the cue fragment "maitr").
+        """
+        cued = {w for cues in _CUES.values() for c in cues for m in c.finditer(text) for w in m.group(0).split()}
+        words = text.split()
+        for i, word in enumerate(words):
+            if len(word) < 5 or word in self.vocabulary or word in CUE_WORDS or word in cued:
+                continue
+            allowed = 1 if len(word) < 8 else 2
+            near = [c for c in CUE_WORDS if abs(len(c) - len(word)) <= allowed and OSA.distance(word, c, score_cutoff=allowed) <= allowed]
+            if near:
+                words[i] = min(near, key=lambda c: OSA.distance(word, c))
+        return " ".join(words)
+
+    def _decide(self, parsed: ParsedQuestion, aggregate_cue: bool) -> None:
+        scores = parsed.scores
+        single = {t.name for t in QUESTION_TYPES}
+        ranked = sorted((p, name) for name, p in scores.items() if name in single)[::-1]
+        parsed.likely_intents = [name for p, name in ranked[:2] if p >= LIKELY]
+        asks_own_field = bool(parsed.app_ids and parsed.cue_intents)
+        parsed.aggregate = not asks_own_field and (aggregate_cue or scores.get(AGGREGATE, 0.0) >= AGGREGATE_PROBABILITY)
+        if parsed.cue_intents:
+            parsed.intents, parsed.confident = list(parsed.cue_intents), True
+        elif ranked and ranked[0][0] >= CONFIDENT:
+            parsed.intents, parsed.confident = [ranked[0][1]], True
+        else:
+            parsed.intents = list(parsed.likely_intents)
+
+    def _unknown_names(self, question: str, folded: str, asks_a_field: bool) -> list[UnknownMention]:
+        """Names the catalog has never seen, where a name stands — only in a question asking a field."""
+        if not asks_a_field:
+            return []
+        # Where a name stands first, then any long word the catalog has never used that is shaped like
+        # a name rather than a French or English word ("qui gère vigiforet ?", not "contacter").
+        candidates = [m.group(1) for m in _NAME_SLOT.finditer(folded)]
+        candidates += [w for w in folded.split() if len(w) >= 5 and w.isalpha() and not w.endswith(_WORD_ENDINGS)]
+        for word in candidates:
+            if word not in self.vocabulary and not word.isdigit():
+                original = next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word)
+                return [UnknownMention(original)]
+        return []
+
+    def _mentions(self, tokens: list[Token], entities: list[EntityMatch]) -> list[str]:
+        """Capitalised names of the question that are not its applications ("BRGM", "ADEME")."""
+        inside = {i for e in entities for i in range(e.start, e.end)}
+        found = []
+        for i, token in enumerate(tokens):
+            word = token.original
+            if i in inside or word in _ACRONYMS_OF_PROSE or token.folded in STOPWORDS:
+                continue
+            if len(word) >= 2 and sum(c.isupper() for c in word) >= 2 and word not in found:
+                found.append(word)
+        return found

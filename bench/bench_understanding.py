@@ -1,0 +1,79 @@
+"""``auto`` mode on the question sets: accuracy per set and per kind of phrasing, and latency.
+
+    python bench/bench_understanding.py [--workdir .dyag/bench-understanding] [--run RUN] [--holdout]
+
+Sets: examples/questions/natural.jsonl (phrased by someone who never saw Dyag's templates: informal,
+typos, English, full names, look-alikes…), the held-out template questions (test.jsonl) and the
+hand-written edge cases; with ``--holdout``, also natural_holdout.jsonl, a second independent set
+kept for final measurements only (never used while developing the router). Latency is reported
+for the answers that need no generation (exact, aggregate, refusal) and for the generated ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    from assistant.answering import Assistant
+    from core.config import load_config
+    from eval import metrics
+    from eval.questions import load_questions
+    from eval.runner import _conversation_for
+    from examples import CATALOG, EDGE_CASES, NATURAL_QUESTIONS, QUESTIONS, TEST_QUESTIONS
+    from ingestion.index import current_generation_dir, with_index_embedding
+    from ingestion.ingest import ingest_catalog
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".dyag" / "bench-understanding")
+    parser.add_argument("--run", type=Path, default=None, help="Fine-tuning run for the generated fallback (hybrid); default: rag.")
+    parser.add_argument("--holdout", action="store_true", help="Also measure natural_holdout.jsonl.")
+    args = parser.parse_args()
+
+    settings = load_config(overrides={"workdir": args.workdir, "run": args.run}, env={})
+    if current_generation_dir(settings.index_dir) is None:
+        ingest_catalog(CATALOG, settings)
+    assistant = Assistant(with_index_embedding(settings))
+    sets = {"natural": NATURAL_QUESTIONS, "test": TEST_QUESTIONS, "edge_cases": EDGE_CASES}
+    if args.holdout:
+        sets["natural_holdout"] = QUESTIONS / "natural_holdout.jsonl"
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    print(f"Machine: {cpu}, {os.cpu_count()} cores. Generated fallback: {'hybrid' if args.run else 'rag'}.\n")
+    print("| set | n | accuracy | p50 no generation (ms) | p95 no generation (ms) | generated | p50 generated (s) |\n|---|---:|---:|---:|---:|---:|---:|")
+    kinds: dict[str, dict[str, list[int]]] = {}
+    for name, path in sets.items():
+        questions = load_questions(path, name)
+        fast, slow, right = [], [], 0
+        per_kind: dict[str, list[int]] = defaultdict(list)
+        for q in questions:
+            started = time.perf_counter()
+            answer = assistant.ask(q.question, "auto", _conversation_for(assistant, q))
+            elapsed = (time.perf_counter() - started) * 1000
+            (fast if answer.mode_used in ("field", "aggregate", "refusal") else slow).append(elapsed)
+            correct = metrics.correctness(answer.answer, q.expected, q.facts, q.expect_refusal, answer.abstained)[0]
+            right += correct
+            per_kind[q.kind or q.category].append(correct)
+        kinds[name] = per_kind
+        p50_slow = f"{metrics.percentile(slow, 50) / 1000:.2f}" if slow else "–"
+        print(
+            f"| {name} | {len(questions)} | {right / len(questions):.1%} | {metrics.percentile(fast, 50):.0f} | "
+            f"{metrics.percentile(fast, 95):.0f} | {len(slow)} | {p50_slow} |"
+        )
+    for name in ("natural", "natural_holdout"):
+        if name in kinds:
+            print(f"\n{name}, per kind:\n\n| kind | right | n |\n|---|---:|---:|")
+            for kind, scores in sorted(kinds[name].items()):
+                print(f"| {kind} | {sum(scores)} | {len(scores)} |")
+
+
+if __name__ == "__main__":
+    main()
