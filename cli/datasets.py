@@ -1,4 +1,4 @@
-"""``dyag generate-training`` and ``dyag analyze-training``: build and review Q&A datasets."""
+"""``dyag generate-training``, ``dyag analyze-training`` and ``dyag export-dataset``: build, review and export Q&A datasets."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ingestion.dataset_analysis import (
 )
 from ingestion.dataset_formats import FORMATS, QARow, read_dataset
 from ingestion.datasets import write_datasets
+from ingestion.openai_export import DEFAULT_MAX_TOKENS, ENCODINGS, OpenAIExportReport, export_openai
 from ingestion.splits import SPLITS, parse_ratios
 from ingestion.synthetic import ALL_TYPE_NAMES, FLAVOURS, GenerationConfig
 
@@ -45,7 +46,9 @@ def generate_training(
     out = output or settings.datasets_dir
     chosen_formats = csv_choices(formats, FORMATS, "--formats") or []
     with console.status("Loading the catalog and generating examples…"):
-        report = load_catalog(catalog, skip_invalid=skip_invalid, max_field_chars=settings.max_field_chars)
+        report = load_catalog(
+            catalog, skip_invalid=skip_invalid, max_field_chars=settings.max_field_chars, max_list_items=settings.max_list_items
+        )
         try:
             ratios = parse_ratios(split)
         except ValueError as exc:
@@ -90,7 +93,9 @@ def analyze_training(
         split = default_split_from_name(dataset)
         for row in rows:
             row.split = row.split or split
-        records = load_catalog(catalog, max_field_chars=settings.max_field_chars).records if catalog else None
+        records = (
+            load_catalog(catalog, max_field_chars=settings.max_field_chars, max_list_items=settings.max_list_items).records if catalog else None
+        )
     with console.status(f"Analysing {len(rows)} examples…"):
         analysis = analyze_dataset(rows, errors, records=records, tokenizer=tokenizer, lang_sample=lang_sample, source=str(dataset))
     out = output or settings.reports_dir
@@ -104,6 +109,76 @@ def analyze_training(
     for line in analysis["recommendations"]:
         console.print(f"  • {line}", highlight=False)
     console.print(f"Report: {md_path} and {json_path}")
+
+
+EXPORT_FORMATS = ("openai",)
+# Lines listed per problem kind; the report file holds them all.
+MAX_LISTED = 10
+
+
+def export_dataset(
+    dataset: Annotated[Path, typer.Argument(help="Dataset (JSONL) in any format Dyag reads; its split field decides train/valid, test rows stay out.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for train.jsonl, valid.jsonl and openai_report.json.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="openai: the OpenAI fine-tuning chat format (one messages list per line, nothing else).")] = "openai",
+    valid_share: Annotated[float | None, typer.Option("--valid-share", help="Instead of the split field: this share (0–0.99) of the non-test examples goes to valid.jsonl.")] = None,
+    encoding: Annotated[str, typer.Option("--encoding", help=f"Token vocabulary: {' or '.join(ENCODINGS)} (o200k_base: gpt-4o and gpt-4.1 families; cl100k_base: gpt-3.5-turbo, gpt-4).")] = "o200k_base",
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Tokens per example above which the API truncates it (the guide's 16,385; check your model's limit).")] = DEFAULT_MAX_TOKENS,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs you will train for. Default: OpenAI's default rule for this file size.")] = None,
+    price_per_million: Annotated[float | None, typer.Option("--price-per-million", min=0.0, help="Your provider's training price per million tokens, for the cost estimate (none is built in).")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Export the valid lines of the dataset instead of stopping at an invalid one.")] = False,
+) -> None:
+    """Write the dataset as cloud fine-tuning files, check them like OpenAI's guide, and estimate the cost. Uploads nothing."""
+    if format not in EXPORT_FORMATS:
+        raise DyagError(f"--format: unknown format {format!r}; choose from {', '.join(EXPORT_FORMATS)}.")
+    rows, _ = read_dataset(dataset, skip_invalid=skip_invalid)
+    split = default_split_from_name(dataset)
+    for row in rows:
+        row.split = row.split or split
+    report = export_openai(
+        rows, output, source=str(dataset), encoding=encoding, max_tokens=max_tokens, valid_share=valid_share,
+        epochs=epochs, price_per_million=price_per_million,
+    )
+    console.print(_export_table(report))
+    for file in (report.train, report.valid):
+        if file is None:
+            continue
+        if file.over_limit:
+            console.print(f"[yellow]{file.file}: {len(file.over_limit)} example(s) over {report.max_tokens_per_example:,} tokens, truncated by the API:[/] lines {_lines(file.over_limit)}")
+        if file.duplicates:
+            console.print(f"[yellow]{file.file}: {len(file.duplicates)} duplicated conversation(s):[/] lines {'; '.join(_lines(g) for g in file.duplicates[:MAX_LISTED])}")
+    if report.shared_with_valid:
+        console.print(f"[yellow]{report.shared_with_valid} training conversation(s) also in {report.valid.file if report.valid else 'valid'}:[/] the validation loss will flatter the model.")
+    if report.valid is None:
+        console.print("No validation rows: only train.jsonl was written (use --valid-share to hold some out).")
+    epochs_note = "OpenAI's default for this file size" if report.epochs_default else "--epochs"
+    console.print(f"Billed training tokens: [bold]{report.train.billed_tokens:,}[/] × {report.epochs} epochs ({epochs_note}) = [bold]{report.billed_training_tokens:,}[/] ({report.encoding})")
+    if report.estimated_cost is not None:
+        console.print(f"Estimated cost: [bold]{report.estimated_cost:,.2f}[/] at {report.price_per_million:g} per million tokens")
+    else:
+        console.print("Pass --price-per-million PRICE (your provider's training price) for a cost estimate.")
+    console.print(f"Wrote {output / 'train.jsonl'}" + (f" and {output / 'valid.jsonl'}" if report.valid else "") + f"; report: {output / 'openai_report.json'}")
+    if report.format_issues:
+        first = report.format_issues[0]
+        raise DyagError(
+            f"{len(report.format_issues)} format problem(s) the fine-tuning API would reject, first {first.file} line {first.line}: "
+            f"{first.kind} ({first.detail}); all of them are in {output / 'openai_report.json'}."
+        )
+
+
+def _lines(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:MAX_LISTED])) + (" …" if len(numbers) > MAX_LISTED else "")
+
+
+def _export_table(report: OpenAIExportReport) -> Table:
+    # The assistant-token and missing-system counts are in openai_report.json: 80 columns hold the rest.
+    table = Table(title="OpenAI fine-tuning files", caption=f"{report.source}: {report.held_out} test examples left out")
+    for column in ("file", "examples", "tokens", "billed", "mean", "max", ">limit", "dup"):
+        table.add_column(column, justify="left" if column == "file" else "right", min_width=11 if column == "file" else None)
+    for f in (report.train, report.valid):
+        if f is not None:
+            table.add_row(f.file, f"{f.examples:,}", f"{f.tokens:,}", f"{f.billed_tokens:,}", f"{f.mean_tokens:g}", str(f.max_tokens),
+                          str(len(f.over_limit)), str(len(f.duplicates)))
+    return table
 
 
 def _counts_table(rows: list[QARow]) -> Table:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Callable, TypeVar
 import typer
 from rich.markup import escape
 
-from cli import ask, catalog, datasets, evaluate, finetune, webapp
+from cli import ask, catalog, datasets, evaluate, finetune, mcp, webapp
 from cli.console import err_console
 from core.errors import DyagError
 
@@ -35,6 +35,7 @@ COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("search", catalog.search),
     ("generate-training", datasets.generate_training),
     ("analyze-training", datasets.analyze_training),
+    ("export-dataset", datasets.export_dataset),
     ("models", finetune.models),
     ("finetune", finetune.finetune),
     ("runs", finetune.runs),
@@ -44,6 +45,7 @@ COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("ask", ask.ask),
     ("chat", ask.chat),
     ("serve", ask.serve),
+    ("mcp", mcp.mcp),
     ("evaluate", evaluate.evaluate),
     ("compare", evaluate.compare),
     ("demo", evaluate.demo),

@@ -113,7 +113,7 @@ def test_openai_streams_and_sends_model_system_prompt_and_options(tmp_path: Path
             assert body["model"] == "dyag-served"
             assert body["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
             assert body["temperature"] == 0.0
-            assert body["max_completion_tokens"] == 4
+            assert body["max_completion_tokens"] == body["max_tokens"] == 4  # both names: llama_cpp.server reads only max_tokens
 
 
 def test_openai_unreachable_says_what_to_set(tmp_path: Path) -> None:

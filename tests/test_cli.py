@@ -70,3 +70,26 @@ def test_an_answer_from_the_record_through_the_cli(example_index: Settings) -> N
     result = runner.invoke(app, ["ask", "Quel est le statut de 6Tzen ?", "--workdir", str(example_index.workdir)])
     assert result.exit_code == 0, result.output
     assert "En production" in result.output and "6Tzen" in result.output
+
+
+def test_a_question_longer_than_the_limit_is_one_line_before_any_work(example_index: Settings) -> None:
+    question = "Décris ADES en détail. " * 4500  # ~100 KB: once `ValueError: Requested tokens … exceed context window`
+    result = runner.invoke(app, ["ask", question, "--mode", "rag", "--workdir", str(example_index.workdir)])
+    one_line_error(result, "103,500 characters", "max_question_chars")
+    assert "Décris" not in result.output
+
+
+def test_a_prompt_beyond_the_models_context_is_one_line_too(example_index: Settings) -> None:
+    """The real Qwen model, the limit raised: llama.cpp's 4,096-token context refuses the prompt."""
+    question = "Décris ADES en détail. " * 900  # ~6,000 tokens
+    result = runner.invoke(
+        app, ["ask", question, "--mode", "rag", "--workdir", str(example_index.workdir)], env={"DYAG_MAX_QUESTION_CHARS": "200000"}
+    )
+    one_line_error(result, "exceeds the model's context of 4096 tokens")
+
+
+def test_chat_refuses_a_long_question_and_goes_on(example_index: Settings) -> None:
+    lines = ["x" * 2001, "Quel est le statut de 6Tzen ?", ""]
+    result = runner.invoke(app, ["chat", "--workdir", str(example_index.workdir)], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "2,001 characters" in result.output and "En production" in result.output
