@@ -85,7 +85,8 @@ def evaluate(
 ) -> None:
     """Ask every question in every mode; write DIR/results.jsonl (resumable) and DIR/summary.json."""
     from assistant.answering import Assistant
-    from eval.questions import balanced_subset, load_questions
+    from core.sampling import balanced_subset
+    from eval.questions import load_questions
     from eval.runner import evaluate as run_evaluation
     from eval.summary import write_summary
 
@@ -149,22 +150,25 @@ def compare(
 def demo(
     catalog: Annotated[Path | None, typer.Option("--catalog", help="Catalog to run the demo on. Default: examples/catalog.json.")] = None,
     test_questions: Annotated[int, typer.Option("--test-questions", min=1, help="Held-out test questions evaluated (balanced over categories; 120 = all of examples/questions/test.jsonl).")] = 60,
+    natural_questions: Annotated[int, typer.Option("--natural-questions", min=0, help="Questions of examples/questions/natural_holdout.jsonl (written by other people; balanced over how they are phrased) evaluated with the example catalog. 0: none.")] = 40,
     modes: Annotated[str, typer.Option("--modes", help="Modes to evaluate.")] = ALL_MODES,
     skip_finetune: Annotated[bool, typer.Option("--skip-finetune", help="No fine-tuning/export: evaluate auto, rag and base only.")] = False,
     workdir: WorkdirOption = None,
     config: ConfigOption = None,
 ) -> None:
     """The end-to-end demo: ingest → datasets → fine-tune (CPU quick) → GGUF → evaluate all modes → report."""
-    from eval.demo import EDGE_CASES, EXAMPLE_CATALOG, Demo, DemoOptions
+    from eval.demo import EDGE_CASES, EXAMPLE_CATALOG, NATURAL_HOLDOUT, Demo, DemoOptions
 
     settings = settings_from(config, workdir=workdir)
     chosen = tuple(parse_modes(modes))
     if skip_finetune:
         chosen = tuple(m for m in chosen if not get_mode(m).finetuned)
     catalog = catalog or EXAMPLE_CATALOG
+    # The hand-written sets are about the example catalog's applications.
+    example = catalog.resolve() == EXAMPLE_CATALOG.resolve()
     options = DemoOptions(
-        catalog=catalog, edge_cases=EDGE_CASES if catalog.resolve() == EXAMPLE_CATALOG.resolve() else None,
-        test_questions=test_questions, modes=chosen, skip_finetune=skip_finetune,
+        catalog=catalog, edge_cases=EDGE_CASES if example else None, natural=NATURAL_HOLDOUT if example else None,
+        test_questions=test_questions, natural_questions=natural_questions, modes=chosen, skip_finetune=skip_finetune,
     )
     icons = {"start": "[bold blue]▶[/]", "done": "[bold green]✓[/]", "skipped": "[dim]↷[/]", "failed": "[bold red]✗[/]"}
 

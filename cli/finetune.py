@@ -70,7 +70,7 @@ def finetune(
     base_model: Annotated[str, typer.Option("--base-model", help="Registry name (dyag models), HF id or local folder.")] = DEFAULT_MODEL,
     epochs: Annotated[float, typer.Option(help="Passes over the training data.")] = 3.0,
     max_steps: Annotated[int, typer.Option("--max-steps", help="Stop after this many optimizer steps (overrides --epochs).")] = -1,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (linear decay, 5% warm-up).")] = 2e-4,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (linear decay, 5% warm-up). Default: 2e-4; --quick: 5e-4.")] = None,
     lora_r: Annotated[int | None, typer.Option("--lora-r", help="LoRA rank. Default: the registry's (16).")] = None,
     lora_alpha: Annotated[int | None, typer.Option("--lora-alpha", help="LoRA alpha. Default: 2 x rank.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Examples per step. Default: the registry's.")] = None,
@@ -81,7 +81,8 @@ def finetune(
     patience: Annotated[int, typer.Option("--patience", help="Early stopping: epochs without eval-loss improvement (0: off).")] = 2,
     qlora: Annotated[str, typer.Option("--qlora", help="auto (CUDA and >= 1B params), on, off.")] = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
-    quick: Annotated[bool, typer.Option("--quick", help="CPU quick profile: 30 steps, batch 4, <= 384 tokens, eval at the end.")] = False,
+    lora_top_fraction: Annotated[float | None, typer.Option("--lora-top-fraction", min=0.01, max=1.0, help="LoRA on this top share of the layers only (backward stops below: 0.5 is ~1.8x faster). Default: all (1.0); --quick: 0.5.")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="CPU quick profile: 40 steps, batch 4, <= 512 tokens, LoRA on the top half of the layers, eval at the end (Qwen-0.5B: ~9 min on 2 cores).")] = False,
     full_logits: Annotated[bool, typer.Option("--full-logits", help="Plain TRL loss over all positions (slower; for comparison).")] = False,
     workdir: WorkdirOption = None,
     config: ConfigOption = None,
@@ -97,7 +98,7 @@ def finetune(
     run = output or settings.runs_dir / name
     opts = TrainOptions(
         dataset=dataset, output=run, base_model=base_model, valid=valid, epochs=epochs, max_steps=max_steps, lr=lr,
-        lora_r=lora_r, lora_alpha=lora_alpha, batch_size=batch_size, grad_accum=grad_accum,
+        lora_r=lora_r, lora_alpha=lora_alpha, lora_top_fraction=lora_top_fraction, batch_size=batch_size, grad_accum=grad_accum,
         gradient_checkpointing=gradient_checkpointing, max_length=max_length, seed=seed, early_stopping_patience=patience,
         resume=resume, quick=quick, selective_loss=not full_logits, qlora=qlora,  # type: ignore[arg-type]
     )

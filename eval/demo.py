@@ -6,14 +6,20 @@ Steps (outputs under ``--workdir``, default ``.dyag``):
    bytes with the same embedding model);
 2. **datasets**: ``dyag generate-training --seed 0`` → ``datasets/`` (skipped when its manifest
    names the same catalog hash and seed);
-3. **fine-tune** the embedded Gemma-3-270M with the CPU quick profile (30 steps, batch 4) on a
-   balanced 120-example subset of the training split → ``runs/demo-gemma3-270m-quick/`` (skipped
-   when a completed run exists for exactly that subset; an interrupted one is resumed);
-4. **export** the run to GGUF q8_0 for llama.cpp (skipped when the GGUF is newer than the adapter);
-5. **evaluate** a category-balanced sample of the held-out test split (for the example catalog, the
-   first rounds of ``examples/questions/test.jsonl``, which is the 120-question sample) and the hand-written edge cases in
-   every mode → ``eval/demo/`` (resumable; started afresh when the questions, the run or the
-   generation settings change);
+3. **fine-tune** the packaged Qwen2.5-Coder-0.5B-Instruct with LoRA, CPU quick profile
+   (40 steps of batch 4, :func:`finetune.train.apply_quick_profile`), on the RAFT subset of the training split
+   (:mod:`finetune.raft`: question + catalog facts → the verbatim answer, about a quarter of them
+   without the right record → the refusal; no row about an evaluated question or its answer)
+   → ``runs/demo-qwen2.5-coder-0.5b-quick/`` (skipped when a completed run exists for exactly
+   that subset; an interrupted one is resumed);
+4. **export** the run to GGUF q8_0 and q4_K_M for llama.cpp (skipped when the GGUF is newer than
+   the adapter); the q4_K_M, the quantisation of the packaged base model, is the one evaluated;
+5. **evaluate**, in every mode, a category-balanced sample of the held-out test split (for the
+   example catalog, the first rounds of ``examples/questions/test.jsonl``, the 120-question
+   sample), the hand-written edge cases and a sample of the natural questions written by other
+   people (``examples/questions/natural_holdout.jsonl``, balanced over how they are phrased)
+   → ``eval/demo/`` (resumable; started afresh when the questions, the run or the generation
+   settings change);
 6. **report** → ``reports/demo/report.{md,html}``, and print the headline numbers.
 
 If fine-tuning or export fails (or ``--skip-finetune``), the demo goes on without the
@@ -34,20 +40,27 @@ from typing import Any, Callable
 from core.config import Settings
 from core.errors import DyagError
 from core.hashing import file_sha256, text_sha256
-from eval.questions import balanced_subset
+from core.sampling import balanced_subset
+from eval.questions import load_questions
 from examples import CATALOG as EXAMPLE_CATALOG
-from examples import EDGE_CASES
+from examples import EDGE_CASES, NATURAL_HOLDOUT
+from finetune.raft import raft_subset
+from finetune.registry import DEFAULT_MODEL
 from finetune.runs import Run
+from finetune.train import QUICK_BATCH, QUICK_STEPS
 from ingestion.dataset_formats import QARow, read_dataset, write_dataset
 
 log = logging.getLogger(__name__)
 
-RUN_NAME = "demo-gemma3-270m-quick"
-BASE_MODEL = "gemma3-270m"
-TRAIN_EXAMPLES = 120  # the quick profile sees 30 steps x 4 = 120 examples: exactly one pass over the subset
+RUN_NAME = "demo-qwen2.5-coder-0.5b-quick"
+BASE_MODEL = DEFAULT_MODEL
+# The quick profile (finetune.train.apply_quick_profile) sees exactly one pass over the subset.
+TRAIN_EXAMPLES = QUICK_STEPS * QUICK_BATCH
 VALID_EXAMPLES = 24
-# ~3 per question type: with the 41 edge cases, ~100 questions x 5 modes fit the demo's CPU budget.
+# ~3 per question type: with the 41 edge cases and the natural sample, ~140 questions x 5 modes
+# fit the demo's CPU budget.
 TEST_QUESTIONS = 60
+NATURAL_QUESTIONS = 40
 DEMO_MODES = ("auto", "rag", "finetuned", "hybrid", "base")
 
 # step(name, status, detail): status is "start", "done", "skipped" or "failed".
@@ -58,11 +71,13 @@ StepReporter = Callable[[str, str, str], None]
 class DemoOptions:
     catalog: Path = EXAMPLE_CATALOG
     edge_cases: Path | None = EDGE_CASES
+    natural: Path | None = NATURAL_HOLDOUT
     test_questions: int = TEST_QUESTIONS
+    natural_questions: int = NATURAL_QUESTIONS
     modes: tuple[str, ...] = DEMO_MODES
     skip_finetune: bool = False
-    # Generation budget of the evaluation (a 270M model's useful answers are short).
-    max_new_tokens: int = 40
+    # Generation budget of the evaluation: a contacts answer with three names and e-mails takes ~80.
+    max_new_tokens: int = 96
     context_tokens: int = 500
 
 
@@ -156,22 +171,32 @@ class Demo:
         from ingestion.datasets import write_datasets
         from ingestion.synthetic import GenerationConfig
 
-        report = load_catalog(self.options.catalog, max_field_chars=self.settings.max_field_chars)
+        report = load_catalog(
+            self.options.catalog, max_field_chars=self.settings.max_field_chars, max_list_items=self.settings.max_list_items
+        )
         written = write_datasets(self.options.catalog, report, self.settings.datasets_dir, GenerationConfig(seed=0), ["messages", "eval"])
         manifest = written.manifest
         return f"{manifest['examples']} examples ({', '.join(f'{k} {v}' for k, v in manifest['by_split'].items())})"
 
     # ------------------------------------------------------------ 3. fine-tune
 
-    def training_files(self) -> tuple[Path, Path]:
-        """The demo's fine-tuning subset: balanced over question type and flavour (closed book / context)."""
+    def training_files(self, evaluated: dict[str, Path]) -> tuple[Path, Path]:
+        """The demo's fine-tuning subset (:func:`finetune.raft.raft_subset`), with nothing about the
+        questions in ``evaluated`` (``{set name: file}``) or their answers."""
         datasets = self.settings.datasets_dir
         train_rows, _ = read_dataset(datasets / "train.jsonl")
         valid_rows, _ = read_dataset(datasets / "valid.jsonl")
-        by_type = lambda r: (r.category, r.flavour)  # noqa: E731
-        train = _write_if_changed(balanced_subset(train_rows, TRAIN_EXAMPLES, 0, by_type), self.state_dir / "finetune_train.jsonl", "messages")
-        valid = _write_if_changed(balanced_subset(valid_rows, VALID_EXAMPLES, 0, by_type), self.state_dir / "finetune_valid.jsonl", "messages")
-        return train, valid
+        questions = [q for name, path in evaluated.items() for q in load_questions(path, name)]
+        subset = raft_subset(train_rows, TRAIN_EXAMPLES, questions)
+        self.notes.append(
+            f"fine-tuning subset: {len(subset.rows)} examples ({subset.context_rows} with catalog facts, "
+            f"{subset.refusal_rows} refusals); {subset.excluded} training rows left out because they touch an evaluated question"
+        )
+        valid = raft_subset(valid_rows, VALID_EXAMPLES, questions).rows
+        return (
+            _write_if_changed(subset.rows, self.state_dir / "finetune_train.jsonl", "messages"),
+            _write_if_changed(valid, self.state_dir / "finetune_valid.jsonl", "messages"),
+        )
 
     @property
     def demo_run(self) -> Run:
@@ -219,18 +244,32 @@ class Demo:
 
         # A stale merged model (from an earlier adapter) would be converted as is: merge afresh.
         shutil.rmtree(self.demo_run.merged_dir, ignore_errors=True)
-        path = export_gguf(self.demo_run, self.settings.models_dir, self.settings.workdir / "tools", "q8_0")
-        return f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
+        tools = self.settings.workdir / "tools"
+        q8 = export_gguf(self.demo_run, self.settings.models_dir, tools, "q8_0")
+        # Written last, so the one the finetuned and hybrid modes load (Run.latest_gguf): the
+        # quantisation of the packaged base model that rag and base run, for a like-for-like comparison.
+        q4 = export_gguf(self.demo_run, self.settings.models_dir, tools, "q4_k_m")
+        return f"{q8.name} ({q8.stat().st_size / 1e6:.0f} MB), {q4.name} ({q4.stat().st_size / 1e6:.0f} MB, evaluated)"
 
     # ------------------------------------------------------------ 5. evaluate
 
     def question_files(self) -> dict[str, Path]:
-        """``{set name: file}``: the balanced test sample (written under demo/) and the edge cases."""
+        """``{set name: file}``: the balanced test sample (written under demo/), the edge cases and
+        the natural sample (written under demo/, balanced over how the questions are phrased)."""
         rows, _ = read_dataset(self.settings.datasets_dir / "test.eval.jsonl")
         test = _write_if_changed(balanced_subset(rows, self.options.test_questions), self.state_dir / "test.jsonl", "eval")
         files = {"test": test}
         if self.options.edge_cases is not None and self.options.edge_cases.is_file():
             files["edge_cases"] = self.options.edge_cases
+        if self.options.natural is not None and self.options.natural.is_file() and self.options.natural_questions > 0:
+            picked = {q.id for q in balanced_subset(load_questions(self.options.natural), self.options.natural_questions, 0, lambda q: q.kind)}
+            # The lines themselves, not rows rewritten: the eval writer knows nothing of kind and expect_refusal.
+            lines = [line for line in self.options.natural.read_text(encoding="utf-8").splitlines() if line.strip() and json.loads(line).get("id") in picked]
+            sample = self.state_dir / "natural.jsonl"
+            text = "\n".join(lines) + "\n"
+            if not sample.is_file() or sample.read_text(encoding="utf-8") != text:
+                sample.write_text(text, encoding="utf-8")
+            files["natural"] = sample
         return files
 
     def eval_key(self, files: dict[str, Path], run: Path | None) -> str:
@@ -242,7 +281,6 @@ class Demo:
 
     def evaluate(self, files: dict[str, Path], run: Path | None, out: Path) -> str:
         from assistant.answering import Assistant
-        from eval.questions import load_questions
         from eval.runner import evaluate
         from eval.summary import write_summary
 
@@ -266,18 +304,18 @@ class Demo:
             raise DemoError("ingestion failed; see the message above")
         if not self._step("datasets", self.datasets_up_to_date(), "synthetic Q&A, seed 0", self.datasets):
             raise DemoError("dataset generation failed; see the message above")
+        files = self.question_files()
         run: Path | None = None
         if self.options.skip_finetune:
             self.notes.append("fine-tuning skipped (--skip-finetune): no finetuned/hybrid modes")
         else:
-            train, valid = self.training_files()
-            trained = self._step("finetune", self.finetune_up_to_date(train), f"{BASE_MODEL}, CPU quick profile, {TRAIN_EXAMPLES} examples",
+            train, valid = self.training_files(files)
+            trained = self._step("finetune", self.finetune_up_to_date(train), f"{BASE_MODEL}, CPU quick profile, {TRAIN_EXAMPLES} RAFT examples",
                                  lambda: self.finetune(train, valid))
-            if trained and self._step("export", self.export_up_to_date(), "GGUF q8_0 for llama.cpp", self.export):
+            if trained and self._step("export", self.export_up_to_date(), "GGUF q8_0 + q4_K_M for llama.cpp", self.export):
                 run = self.demo_run.path.resolve()
             else:
                 self.notes.append("no fine-tuned GGUF: the finetuned and hybrid modes are not evaluated")
-        files = self.question_files()
         out = self.settings.workdir / "eval" / "demo"
         key = self.eval_key(files, run)
         key_file = out / "demo_key.txt"

@@ -10,7 +10,11 @@ differ by more than the noise of the measurement:
 
 the half-width of a 95 % confidence interval for the difference of two proportions measured on
 ``n`` questions each (``p`` their mean accuracy). On 160 questions at p = 0.5 that is 11 points:
-small evaluations cannot separate close approaches, and the recommendation says so.
+small evaluations cannot separate close approaches, and the recommendation says so. When the
+summary has the *paired* comparison of two modes (``summary["paired"]``: the same questions
+answered by both, see :mod:`eval.summary`), its tighter McNemar half-width replaces the margin
+for that pair (still at least 3 points): two modes that fail on the same hard questions differ
+by their discordant answers only.
 
 The decision table (first matching row wins):
 
@@ -75,6 +79,23 @@ def margin_for(p: float, n: int) -> float:
     return max(MIN_MARGIN, 1.96 * math.sqrt(2 * p * (1 - p) / n))
 
 
+def _gap(summary: dict[str, Any], acc: dict[str, float], a: str, b: str, margin: float) -> tuple[float, float]:
+    """Accuracy of ``a`` minus ``b`` and the noise half-width it must exceed: paired when measured."""
+    pairs = summary.get("paired", {})
+    if f"{a}-{b}" in pairs:
+        pair = pairs[f"{a}-{b}"]
+        return pair["difference"], max(MIN_MARGIN, pair["half_width"])
+    if f"{b}-{a}" in pairs:
+        pair = pairs[f"{b}-{a}"]
+        return -pair["difference"], max(MIN_MARGIN, pair["half_width"])
+    return acc[a] - acc[b], margin
+
+
+def _beats(summary: dict[str, Any], acc: dict[str, float], a: str, b: str, margin: float) -> bool:
+    gap, noise = _gap(summary, acc, a, b, margin)
+    return gap > noise
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
@@ -97,8 +118,16 @@ def recommend(summary: dict[str, Any]) -> Recommendation:
         "Accuracy on the same " + str(n) + " questions: " + ", ".join(f"{m} {_pct(a)} (median {_ms(lat[m])})" for m, a in acc.items())
         + f"; differences under {_pct(margin)} are within measurement noise (95 % interval)."
     ]
+    for a, b in (("hybrid", "rag"), ("hybrid", "finetuned"), ("rag", "finetuned")):
+        pair = summary.get("paired", {}).get(f"{a}-{b}")
+        if a in acc and b in acc and pair:
+            evidence.append(
+                f"Paired on {pair['n']} questions: {a} − {b} = {100 * pair['difference']:+.1f} points ± {100 * max(MIN_MARGIN, pair['half_width']):.1f} "
+                f"({pair['a_only']} right only in {a}, {pair['b_only']} only in {b})."
+            )
     rag, ft, hy = acc.get("rag"), acc.get("finetuned"), acc.get("hybrid")
     singles = [a for a in (rag, ft) if a is not None]
+    single_modes = [m for m in ("rag", "finetuned") if m in acc]
     if not singles:
         # Hybrid alone cannot say whether retrieval, fine-tuning or both earn its accuracy.
         return Recommendation(
@@ -108,17 +137,18 @@ def recommend(summary: dict[str, Any]) -> Recommendation:
         )
     decision: str | None = None
     rule: int | None = None
-    if hy is not None and singles and all(hy - a > margin for a in singles):
+    if hy is not None and singles and all(_beats(summary, acc, "hybrid", m, margin) for m in single_modes):
         decision, rule = "both", 1
         evidence.append(f"Hybrid is {_pct(hy - max(singles))} more accurate than the best single approach.")
     elif rag is not None and ft is not None:
-        if ft > 0 and ft >= rag - margin and lat["finetuned"] is not None and lat["rag"] and lat["finetuned"] <= FASTER * lat["rag"]:
+        rag_gap, rag_noise = _gap(summary, acc, "rag", "finetuned", margin)
+        if ft > 0 and rag_gap <= rag_noise and lat["finetuned"] is not None and lat["rag"] and lat["finetuned"] <= FASTER * lat["rag"]:
             decision, rule = "fine-tuning", 2
             evidence.append(f"Fine-tuned is as accurate as RAG ({_pct(ft)} vs {_pct(rag)}) and faster (median {_ms(lat['finetuned'])} vs {_ms(lat['rag'])}).")
-        elif rag - ft > margin:
+        elif rag_gap > rag_noise:
             decision, rule = "rag", 3
             evidence.append(f"RAG is {_pct(rag - ft)} more accurate than the fine-tuned model alone: retrieval supplies facts a small fine-tune does not memorise.")
-        elif ft - rag > margin:
+        elif -rag_gap > rag_noise:
             decision, rule = "fine-tuning", 4
             evidence.append(f"Fine-tuned is {_pct(ft - rag)} more accurate than RAG.")
         else:
@@ -134,7 +164,7 @@ def recommend(summary: dict[str, Any]) -> Recommendation:
     mode = APPROACH_MODE[decision]
     deploy = mode
     auto = by_mode.get("auto")
-    if auto and auto.get("accuracy") is not None and auto["accuracy"] >= acc[mode] - margin:
+    if auto and auto.get("accuracy") is not None and not _beats(summary, {**acc, "auto": auto["accuracy"]}, mode, "auto", margin):
         deploy = "auto"
         evidence.append(
             f"The auto router reaches {_pct(auto['accuracy'])} (median {_ms(auto.get('latency_p50_ms'))}): exact field answers and "

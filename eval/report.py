@@ -256,6 +256,34 @@ def _recommendation_blocks(evaluated: list[Evaluated]) -> tuple[list[Block], Rec
     return blocks, primary
 
 
+CLOSED_BOOK_NOTE = (
+    "A fine-tuned model answering closed book (mode finetuned) can only state what its weights hold. "
+    "A LoRA run of minutes sees each catalog fact a few times at most, and the demo's run never sees the "
+    "facts it is tested on (finetune/raft.py leaves them out), so its right answers come from the question "
+    "itself or from chance. The literature finds the same at every scale: fine-tuning injects new facts "
+    "slowly and unreliably, and retrieval beats it for knowledge (Ovadia et al., 2024, \"Fine-Tuning or "
+    "Retrieval? Comparing Knowledge Injection in LLMs\"); facts new to the model are learned much later "
+    "than the answer format, and learning them raises hallucination (Gekhman et al., 2024, \"Does "
+    "Fine-Tuning LLMs on New Knowledge Encourage Hallucinations?\"). What a short fine-tune can teach is "
+    "the answer style and how to read a context (RAFT: Zhang et al., 2024): that is what hybrid measures."
+)
+
+
+def _paired_table(evaluated: list[Evaluated]) -> list[Block]:
+    rows = [
+        [f"{e.prefix}{name.replace('-', ' − ')}", str(p["n"]), f"{100 * p['difference']:+.1f}", f"± {100 * p['half_width']:.1f}", str(p["a_only"]), str(p["b_only"])]
+        for e in evaluated for name, p in (e.summary.get("paired") or {}).items()
+    ]
+    if not rows:
+        return []
+    return [
+        Block("h2", "Paired comparisons"),
+        Block("p", "Both modes on the same questions: the gap in accuracy points, its 95 % noise band (McNemar, from the "
+                   "questions only one of the two got right), and those counts. A gap inside its band is not a difference."),
+        Block("table", header=["A − B", "questions", "gap (points)", "95 % band", "right only in A", "right only in B"], rows=rows),
+    ]
+
+
 def build_blocks(evaluated: list[Evaluated]) -> tuple[list[Block], Recommendation | None]:
     rec_blocks, primary = _recommendation_blocks(evaluated)
     questions = ", ".join(f"{name} ({n})" for e in evaluated for name, n in e.summary["questions"].items())
@@ -281,6 +309,7 @@ def build_blocks(evaluated: list[Evaluated]) -> tuple[list[Block], Recommendatio
                    "fact cov. = share of expected facts present; refusal acc. = abstained exactly when it should; "
                    "recall@k/MRR = expected application among the answer's sources. Definitions: eval/metrics.py."),
         _mode_table(evaluated),
+        *_paired_table(evaluated),
         *_charts(evaluated),
         Block("h2", "Accuracy by category"), _group_table(evaluated, "by_mode_category"),
         Block("h2", "Accuracy by difficulty"), _group_table(evaluated, "by_mode_difficulty"),
@@ -290,6 +319,8 @@ def build_blocks(evaluated: list[Evaluated]) -> tuple[list[Block], Recommendatio
         Block("p", "Training time and model size of the fine-tuning run (modes that use it), and the latency each answer costs."),
         _cost(evaluated),
         *_run_details(evaluated),
+        *([Block("h2", "Why fine-tuning alone does not know the facts"), Block("p", CLOSED_BOOK_NOTE)]
+          if any("finetuned" in e.summary["modes"] for e in evaluated) else []),
         Block("h2", "What each approach gets right and wrong"),
         *_examples(evaluated),
     ]

@@ -6,16 +6,28 @@ without importing Dyag::
 
     {"dir", "modes", "skipped_modes", "questions": {set: n}, "settings", "cost", "retrieval",
      "by_mode": {mode: STATS}, "by_mode_category": {mode: {category: STATS}},
-     "by_mode_difficulty": {...}, "by_mode_set": {...}, "by_mode_kind": {...}, "mode_used": {mode: {route: count}}}
+     "by_mode_difficulty": {...}, "by_mode_set": {...}, "by_mode_kind": {...}, "mode_used": {mode: {route: count}},
+     "paired": {"A-B": PAIR}}
 
 STATS = ``n, accuracy, fact_coverage, token_f1, rouge_l, semantic, judge, refusal_accuracy,
 refusal_recall, false_refusal_rate, recall_at_k, mrr, latency_p50_ms, latency_p95_ms,
 latency_mean_ms, tokens_per_s, errors`` (``None`` where a metric has no defined value).
+
+PAIR compares two modes on the questions both answered (:data:`PAIRS`): ``n``, ``a_only`` and
+``b_only`` (questions only A, or only B, got right), ``difference`` = (a_only − b_only) / n, the
+accuracy gap, and ``half_width`` of its 95 % interval. Both modes answer the *same* questions,
+so the noise is that of the discordant pairs (McNemar), not of two independent samples:
+
+    SE = sqrt(a_only + b_only − (a_only − b_only)² / n) / n,   half_width = 1.96 × SE
+
+With 141 questions and 20 discordant pairs that is ±6 points, where two independent samples at
+p = 0.5 would give ±12.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -80,6 +92,36 @@ class Summary(BaseModel):
     by_mode_set: dict[str, dict[str, Stats]] = Field(default_factory=dict)
     by_mode_kind: dict[str, dict[str, Stats]] = Field(default_factory=dict)
     mode_used: dict[str, dict[str, int]] = Field(default_factory=dict)
+    paired: dict[str, Pair] = Field(default_factory=dict)
+
+
+PAIRS = (("hybrid", "rag"), ("hybrid", "finetuned"), ("rag", "finetuned"), ("auto", "rag"), ("auto", "hybrid"), ("rag", "base"))
+
+
+class Pair(BaseModel):
+    """Two modes on the same questions (see the module docstring)."""
+
+    n: int
+    a_only: int
+    b_only: int
+    difference: float
+    half_width: float
+
+
+def paired(rows: list[dict[str, Any]], a: str, b: str) -> dict[str, Any] | None:
+    """The :class:`Pair` of modes ``a`` and ``b`` in ``rows``, or None when they share no scored question."""
+    def correct(mode: str) -> dict[tuple[str, str], float]:
+        return {(str(r.get("set")), str(r["id"])): r["scores"]["correct"] for r in rows if r["mode"] == mode and r["scores"].get("correct") is not None}
+
+    right_a, right_b = correct(a), correct(b)
+    common = right_a.keys() & right_b.keys()
+    if not common:
+        return None
+    n = len(common)
+    a_only = sum(1 for k in common if right_a[k] and not right_b[k])
+    b_only = sum(1 for k in common if right_b[k] and not right_a[k])
+    se = math.sqrt(max(0.0, a_only + b_only - (a_only - b_only) ** 2 / n)) / n
+    return Pair(n=n, a_only=a_only, b_only=b_only, difference=round((a_only - b_only) / n, 4), half_width=round(1.96 * se, 4)).model_dump()
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -131,6 +173,7 @@ def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None, re
         "by_mode_set": _grouped(rows, "set"),
         "by_mode_kind": _grouped([r for r in rows if r.get("kind")], "kind"),
         "mode_used": {mode: dict(Counter(r["mode_used"] for r in rows if r["mode"] == mode)) for mode in modes},
+        "paired": {f"{a}-{b}": pair for a, b in PAIRS if (pair := paired(rows, a, b)) is not None},
     }
     # Validated, then plain JSON types again: the schema is checked where the file is made.
     return Summary.model_validate(summary).model_dump(mode="json")

@@ -10,3 +10,7 @@ QUESTIONS = FOLDER / "questions"
 TEST_QUESTIONS = QUESTIONS / "test.jsonl"
 EDGE_CASES = QUESTIONS / "edge_cases.jsonl"
 NATURAL_QUESTIONS = QUESTIONS / "natural.jsonl"
+# Written by other people after the router was tuned on natural.jsonl; natural_final.jsonl was
+# kept unseen until the last measurement.
+NATURAL_HOLDOUT = QUESTIONS / "natural_holdout.jsonl"
+NATURAL_FINAL = QUESTIONS / "natural_final.jsonl"

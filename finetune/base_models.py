@@ -96,7 +96,7 @@ def ensure_packaged_model(entry: ModelEntry, folder: Path) -> Path:
     if (folder / MARKER).is_file():
         return folder
     gguf_path = assemble_packaged_gguf(entry, folder.parent / "gguf")
-    log.warning("Converting %s from GGUF to safetensors once (about 3 minutes on 2 CPU cores)…", entry.name)
+    log.warning("Converting %s from GGUF to safetensors once (1-3 minutes on 2 CPU cores)…", entry.name)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)

@@ -7,7 +7,9 @@ Read top to bottom, :func:`train` does:
 3. load the model — fp32 on CPU, bf16 on CUDA, 4-bit NF4 + double quantisation (QLoRA) on CUDA
    for models of 1B parameters or more — and wrap it with LoRA adapters;
 4. train with SFTTrainer, computing logits only at supervised positions (selective loss),
-   evaluating each epoch on the valid split with early stopping, checkpointing for ``--resume``;
+   batching examples of similar length together (context examples are 3-5x longer than
+   closed-book ones: random batches were 1.6x padding), evaluating each epoch on the valid split
+   with early stopping, checkpointing for ``--resume``;
 5. save the adapter, the manifest and the metrics.
 
 Ctrl-C during training saves a checkpoint at the end of the current step and stops cleanly;
@@ -55,10 +57,14 @@ class TrainOptions:
     valid: Path | None = None
     epochs: float = 3.0
     max_steps: int = -1  # > 0 overrides epochs
-    lr: float = 2e-4
+    lr: float | None = None  # None: 2e-4, or the quick profile's QUICK_LR
     lora_r: int | None = None
     lora_alpha: int | None = None  # default 2 * r
     lora_dropout: float = 0.05
+    # LoRA on this top share of the transformer layers (None: all, or the quick profile's half).
+    # Backward stops at the lowest adapted layer: with the top half, half the layers need no
+    # gradients at all.
+    lora_top_fraction: float | None = None
     target_modules: tuple[str, ...] | None = None
     batch_size: int | None = None
     grad_accum: int = 1
@@ -86,20 +92,35 @@ class TrainingError(DyagError, RuntimeError):
     """A training setup the user must change (existing run, nothing to resume, QLoRA without CUDA)."""
 
 
-def apply_quick_profile(opts: TrainOptions) -> None:
-    """The CPU quick profile: 30 steps, batch 4, sequences up to 384 tokens, evaluation at the end.
+QUICK_STEPS = 40
+QUICK_BATCH = 4
+QUICK_MAX_LENGTH = 512
+QUICK_TOP_FRACTION = 0.5
+# 40 steps are few: at 2e-4 the first demo run still answered in the base model's own words
+# ("Statut de BNPE : En construction.") on its own training examples.
+QUICK_LR = 5e-4
+DEFAULT_LR = 2e-4
 
-    30 steps x 4 examples = 120 examples seen: on ~50 examples, 2-3 epochs, which is what a
-    270M model needs to learn a short answer format (measured: held-out loss drops sharply).
-    The 384-token cap drops most context examples (250-860 tokens; 38 of the demo's 120), which
-    looks costly but was measured not to be: keeping them all made training 5x slower (669 s vs
-    ~130 s) and the demo's hybrid accuracy 14.8 % vs 20.8 % (101 questions, within noise). Thirty
-    steps are too few for a base 270M model to learn to read a long context either way.
+
+def apply_quick_profile(opts: TrainOptions) -> None:
+    """The CPU quick profile: 40 steps of batch 4 at learning rate 5e-4, sequences up to 512
+    tokens, LoRA on the top half of the layers, evaluation at the end — under 10 minutes for
+    Qwen2.5-0.5B on 2 cores.
+
+    The arithmetic, measured on RAFT examples (mean 290 Qwen tokens; bench/RESULTS.md): LoRA on
+    all 24 layers costs 22.8 s per step of 4, on the top 12 layers 12.5 s (backward stops at
+    layer 12), so 40 steps take ~8.5 min, and 40 x 4 = 160 examples are seen once each. 512
+    tokens keep all but ~4 % of the context examples (a 384 cap dropped a quarter of them, the
+    longest: exactly the ones with most distractors to read past).
     """
     if opts.max_steps <= 0:
-        opts.max_steps = 30
-    opts.batch_size = opts.batch_size or 4
-    opts.max_length = min(opts.max_length, 384)
+        opts.max_steps = QUICK_STEPS
+    opts.batch_size = opts.batch_size or QUICK_BATCH
+    opts.max_length = min(opts.max_length, QUICK_MAX_LENGTH)
+    if opts.lora_top_fraction is None:
+        opts.lora_top_fraction = QUICK_TOP_FRACTION
+    if opts.lr is None:
+        opts.lr = QUICK_LR
 
 
 def detect_device() -> str:
@@ -137,13 +158,14 @@ def find_target_modules(model: Any) -> list[str]:
     return targets
 
 
-def estimate_step_seconds(model: Any, stats: dict[str, float], batch: int, selective: bool) -> float:
+def estimate_step_seconds(model: Any, stats: dict[str, float], batch: int, selective: bool, adapted_share: float = 1.0) -> float:
     """A-priori CPU seconds per optimizer step, from FLOPs.
 
-    LoRA freezes the base weights, so backward needs input gradients only: ~2x forward, total
-    ~3 x 2 x params FLOPs per token through the transformer layers (P_layers), and the LM head
-    (V x H) costs the same per *projected* token — all tokens for a plain loss, only supervised
-    ones with the selective loss.
+    Forward costs 2 x params FLOPs per token through the transformer layers (P_layers); backward
+    ~2x forward, but only through the layers at and above the lowest LoRA layer
+    (``adapted_share`` of them): (2 + 4 x share) x P_layers per token. The LM head (V x H) costs
+    6 x V x H per *projected* token — all tokens for a plain loss, only supervised ones with the
+    selective loss.
     """
     import torch
 
@@ -152,7 +174,7 @@ def estimate_step_seconds(model: Any, stats: dict[str, float], batch: int, selec
     layers = sum(p.numel() for p in model.parameters()) - head * (1 if config.tie_word_embeddings else 2)
     tokens = batch * stats["mean_tokens"]
     projected = batch * (stats["mean_supervised_tokens"] if selective else stats["mean_tokens"])
-    flops = 6 * layers * tokens + 6 * head * projected
+    flops = (2 + 4 * adapted_share) * layers * tokens + 6 * head * projected
     return flops / (CPU_GFLOPS_PER_THREAD * 1e9 * torch.get_num_threads())
 
 
@@ -179,7 +201,7 @@ def load_model(resolved: ResolvedModel, device: str, use_qlora: bool, gradient_c
     if device == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return load_causal_lm(resolved, dtype=dtype, device_map={"": 0})
-    # CPU: fp32. bf16 on CPUs without AMX is slower than fp32 and loses precision.
+    # CPU: fp32. Trainer's bf16 autocast on CPU measured no faster here (bench/RESULTS.md).
     return load_causal_lm(resolved, dtype=torch.float32)
 
 
@@ -299,6 +321,7 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
 
     if opts.quick:
         apply_quick_profile(opts)
+    opts.lr = opts.lr or DEFAULT_LR
     run = _prepare_output(opts)
     set_seed(opts.seed)
     started = time.perf_counter()
@@ -324,7 +347,12 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
     # 3. Model + LoRA.
     model = load_model(resolved, device, use_qlora, opts.gradient_checkpointing)
     targets = list(opts.target_modules or (entry.target_modules if entry else find_target_modules(model)))
-    lora = LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=opts.lora_dropout, target_modules=targets, task_type="CAUSAL_LM")
+    n_layers = model.config.get_text_config().num_hidden_layers
+    adapted = n_layers if opts.lora_top_fraction is None else max(1, math.ceil(n_layers * opts.lora_top_fraction))
+    layers = list(range(n_layers - adapted, n_layers)) if adapted < n_layers else None
+    lora = LoraConfig(
+        r=lora_r, lora_alpha=lora_alpha, lora_dropout=opts.lora_dropout, target_modules=targets, layers_to_transform=layers, task_type="CAUSAL_LM"
+    )
     model = get_peft_model(model, lora)
     trainable, total = model.get_nb_trainable_parameters()
 
@@ -346,6 +374,7 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
         lr_scheduler_type="linear",
         warmup_steps=max(1, total_steps // 20),  # 5 % warm-up: LoRA B starts at zero, so little is needed
         logging_steps=1,
+        train_sampling_strategy="group_by_length",
         eval_strategy="epoch" if evaluate_each_epoch else "no",
         save_strategy="epoch" if evaluate_each_epoch else "steps",
         save_steps=max(steps_per_epoch, 10),
@@ -389,7 +418,7 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
             "method": "qlora" if use_qlora else "lora",
             "precision": "nf4+bf16" if use_qlora else ("bf16" if bf16 else "fp16" if device == "cuda" else "fp32"),
             "epochs": opts.epochs, "max_steps": opts.max_steps, "total_steps": total_steps, "lr": opts.lr,
-            "lora_r": lora_r, "lora_alpha": lora_alpha, "lora_dropout": opts.lora_dropout, "target_modules": targets,
+            "lora_r": lora_r, "lora_alpha": lora_alpha, "lora_dropout": opts.lora_dropout, "target_modules": targets, "lora_layers": layers or "all",
             "batch_size": batch_size, "grad_accum": opts.grad_accum, "gradient_checkpointing": opts.gradient_checkpointing,
             "max_length": opts.max_length, "early_stopping_patience": opts.early_stopping_patience if evaluate_each_epoch else None,
             "selective_loss": opts.selective_loss, "quick": opts.quick, **opts.extra,
@@ -406,7 +435,7 @@ def train(opts: TrainOptions, models_dir: Path) -> TrainResult:
     tracking.write_json(run.manifest_path, RunManifest.model_validate(manifest).model_dump(mode="json"))
 
     if device == "cpu":
-        per_step = estimate_step_seconds(model, stats, batch_size * opts.grad_accum, opts.selective_loss)
+        per_step = estimate_step_seconds(model, stats, batch_size * opts.grad_accum, opts.selective_loss, adapted / n_layers)
         log.warning(
             "Training on CPU (%d threads): %d steps x ~%.1f s ≈ %.0f min (estimate; the progress bar shows the measured ETA).",
             torch.get_num_threads(), total_steps, per_step, total_steps * per_step / 60,

@@ -7,8 +7,8 @@ import json
 
 from typer.testing import CliRunner
 
+from core.sampling import balanced_subset
 from eval.demo import Demo, DemoOptions
-from eval.questions import balanced_subset
 from tests.conftest import make_settings, small_records, write_catalog
 
 
@@ -16,7 +16,7 @@ def test_demo_runs_then_reuses_what_is_built(tmp_path):
     catalog = write_catalog(tmp_path / "catalog.json", small_records())
     settings = make_settings(tmp_path / "work")
     # Few new tokens: questions the router sends to generation only need to run, not to be good.
-    options = DemoOptions(catalog=catalog, edge_cases=None, test_questions=6, modes=("auto",), skip_finetune=True, max_new_tokens=4)
+    options = DemoOptions(catalog=catalog, edge_cases=None, natural=None, test_questions=6, modes=("auto",), skip_finetune=True, max_new_tokens=4)
     events: list[tuple[str, str]] = []
     result = Demo(settings, options, lambda name, status, detail: events.append((name, status))).run()
     assert [e for e in events if e[1] != "start"] == [("ingest", "done"), ("datasets", "done"), ("evaluate", "done")]

@@ -76,3 +76,40 @@ def test_margin():
     assert margin_for(0.5, 160) == pytest.approx(1.96 * (2 * 0.25 / 160) ** 0.5)
     assert margin_for(0.99, 100000) == 0.03
     assert margin_for(0.5, 0) == 1.0
+
+
+def _rows(mode: str, right: list[int]) -> list[dict]:
+    return [{"mode": mode, "set": "test", "id": f"q{i}", "scores": {"correct": c}} for i, c in enumerate(right)]
+
+
+def test_paired_comparison_counts_the_discordant_questions():
+    from eval.summary import paired
+
+    # 100 questions: both right on 50, hybrid only on 12, rag only on 2, both wrong on 36.
+    hybrid = [1] * 50 + [1] * 12 + [0] * 2 + [0] * 36
+    rag = [1] * 50 + [0] * 12 + [1] * 2 + [0] * 36
+    pair = paired(_rows("hybrid", hybrid) + _rows("rag", rag), "hybrid", "rag")
+    assert (pair["n"], pair["a_only"], pair["b_only"], pair["difference"]) == (100, 12, 2, 0.10)
+    # SE = sqrt(12 + 2 - 10²/100) / 100 = sqrt(13) / 100 → ±7.1 points, tighter than unpaired ±13.
+    assert pair["half_width"] == pytest.approx(0.0707, abs=1e-3)
+    assert margin_for(0.58, 100) > 0.13
+    # Questions only one mode answered are left out of the pair.
+    assert paired(_rows("hybrid", [1, 0]) + _rows("rag", [1]), "hybrid", "rag")["n"] == 1
+    assert paired(_rows("hybrid", [1]), "hybrid", "rag") is None
+
+
+def test_paired_noise_band_decides_when_the_summary_has_it():
+    """A 10-point gap is noise for two independent samples of 100, but not when the same 100
+    questions disagree on only 14 (12 vs 2): the paired band decides."""
+    base = summary(n=100, rag=(0.52, 1000), finetuned=(0.20, 900), hybrid=(0.62, 900))
+    assert recommend(base).decision != "both"
+    base["paired"] = {
+        "hybrid-rag": {"n": 100, "a_only": 12, "b_only": 2, "difference": 0.10, "half_width": 0.0707},
+        "hybrid-finetuned": {"n": 100, "a_only": 45, "b_only": 3, "difference": 0.42, "half_width": 0.11},
+    }
+    rec = recommend(base)
+    assert rec.decision == "both" and rec.fired_rule == 1
+    assert any("Paired on 100 questions: hybrid − rag = +10.0 points ± 7.1" in line for line in rec.evidence)
+    # The same gap with many discordant questions stays noise.
+    base["paired"]["hybrid-rag"] = {"n": 100, "a_only": 30, "b_only": 20, "difference": 0.10, "half_width": 0.138}
+    assert recommend(base).decision != "both"

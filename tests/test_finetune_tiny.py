@@ -155,6 +155,20 @@ def test_training_writes_adapter_manifest_and_metrics(trained: Path) -> None:
     assert 0 <= metrics["final"]["eval_mean_token_accuracy"] <= 1  # a random 64-wide model may still get none right
 
 
+def test_quick_profile_adapts_the_top_half_of_the_layers_only(tiny: Path, data_files: tuple[Path, Path], tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    from finetune.train import TrainOptions, train
+
+    run = tmp_path / "quick"
+    result = train(TrainOptions(dataset=data_files[0], output=run, base_model=str(tiny), quick=True, max_steps=1, show_progress=False), tmp_path / "models")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert result.status == "completed" and manifest["hyperparameters"]["lora_layers"] == [1]
+    with safe_open(str(run / "adapter" / "adapter_model.safetensors"), "pt") as saved:
+        layers = {key.split(".layers.")[1].split(".")[0] for key in saved.keys()}
+    assert layers == {"1"}  # of the two layers, the top one
+
+
 def test_resume_continues_from_the_last_checkpoint(trained: Path, data_files: tuple[Path, Path], tiny: Path, tmp_path: Path) -> None:
     """Copy a finished run, ask for 2 more epochs with --resume: it restarts at step 6, not 0."""
     from finetune.train import TrainingError, TrainOptions, train

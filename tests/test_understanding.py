@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -16,7 +18,7 @@ from assistant.understanding import cue_intents
 from eval import metrics
 from eval.questions import load_questions
 from eval.runner import _conversation_for
-from examples import EDGE_CASES, NATURAL_QUESTIONS, TEST_QUESTIONS
+from examples import EDGE_CASES, NATURAL_QUESTIONS, QUESTIONS, TEST_QUESTIONS
 from ingestion.aggregate_types import AGGREGATE_TYPES
 from ingestion.catalog import load_catalog
 from ingestion.intent_model import FILES, IntentModel, ensure_intent_model, training_examples
@@ -256,3 +258,11 @@ def test_question_sets_in_auto_mode(assistant: Assistant, path, floor: float) ->
         answer = assistant.ask(q.question, "auto", _conversation_for(assistant, q))
         right += metrics.correctness(answer.answer, q.expected, q.facts, q.expect_refusal, answer.abstained)[0]
     assert right / len(questions) >= floor, f"{path.name}: {right}/{len(questions)}"
+
+
+@pytest.mark.parametrize("checker", ["verify_natural.py", "verify_holdout.py", "verify_final.py"])
+def test_hand_written_sets_agree_with_the_catalog(checker: str) -> None:
+    """Each natural set's expected facts are re-derived from the raw catalog by its own checker
+    (written with the set, not with Dyag's code): a catalog edit that stales a set fails here."""
+    done = subprocess.run([sys.executable, str(QUESTIONS / checker)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "OK" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
