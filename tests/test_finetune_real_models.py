@@ -8,7 +8,7 @@ context, not memorised facts. Measured before and after training:
 * held-out answer loss (mean NLL per answer token, teacher-forced) — must drop by the case's
   ``min_nll_drop``;
 * exact-match rate of greedy answers — must rise by the case's ``min_exact_gain`` (base Gemma
-  never stops, so 0 before; instruction-tuned Qwen answers, but not in the trained format).
+  never stops, so 0 before; instruction-tuned Qwen answers, but not in the trained words).
 
 Cases: Gemma-3-270M, 30 steps with LoRA on every layer (the first quick profile), and the
 default Qwen2.5-Coder-0.5B, 8 steps of batch 4 as the quick profile trains it (a few steps, at
@@ -84,7 +84,8 @@ def score(model, tokenizer, rows: list) -> dict[str, float]:  # type: ignore[no-
 
 
 # (model, steps, LoRA top-layer share (None: the quick profile's), min held-out NLL drop in nats, min exact-match gain)
-CASES = [("gemma3-270m", 30, 1.0, 0.5, 3 / 8), (DEFAULT_MODEL, 8, None, 0.3, 0.0)]
+# Measured on 2 cores (2026-12-01): Gemma NLL 2.27 → 0.01, exact 0 → 7/8; Qwen 1.66 → 0.16, 0 → 5/8.
+CASES = [("gemma3-270m", 30, 1.0, 0.5, 3 / 8), (DEFAULT_MODEL, 8, None, 0.5, 2 / 8)]
 
 
 @pytest.mark.parametrize(("model_name", "steps", "top_fraction", "min_nll_drop", "min_exact_gain"), CASES, ids=[c[0] for c in CASES])
