@@ -96,15 +96,21 @@ class DemoError(DyagError):
     """A demo step that cannot go on; the message says which and why."""
 
 
-def _write_if_changed(rows: list[QARow], path: Path, fmt: str) -> Path:
-    """Write the rows; keep the old file (and its mtime) when the content is identical."""
-    tmp = path.with_name(path.name + ".new")
-    write_dataset(rows, tmp, fmt)
+def _replace_if_changed(tmp: Path, path: Path) -> Path:
+    """Move ``tmp`` onto ``path`` unless the content is identical: the old file keeps its mtime,
+    so the steps keyed on it are not redone."""
     if path.is_file() and path.read_bytes() == tmp.read_bytes():
         tmp.unlink()
     else:
         tmp.replace(path)
     return path
+
+
+def _write_if_changed(rows: list[QARow], path: Path, fmt: str) -> Path:
+    """Write the rows in ``fmt``, keeping the old file when identical."""
+    tmp = path.with_name(path.name + ".new")
+    write_dataset(rows, tmp, fmt)
+    return _replace_if_changed(tmp, path)
 
 
 class Demo:
@@ -264,12 +270,13 @@ class Demo:
         if self.options.natural is not None and self.options.natural.is_file() and self.options.natural_questions > 0:
             picked = {q.id for q in balanced_subset(load_questions(self.options.natural), self.options.natural_questions, 0, lambda q: q.kind)}
             # The lines themselves, not rows rewritten: the eval writer knows nothing of kind and expect_refusal.
-            lines = [line for line in self.options.natural.read_text(encoding="utf-8").splitlines() if line.strip() and json.loads(line).get("id") in picked]
+            # split("\n"), not splitlines(): a raw U+2028 inside a question is not a line break in JSON Lines.
+            text = self.options.natural.read_text(encoding="utf-8")
+            lines = [line for line in text.split("\n") if line.strip() and json.loads(line).get("id") in picked]
             sample = self.state_dir / "natural.jsonl"
-            text = "\n".join(lines) + "\n"
-            if not sample.is_file() or sample.read_text(encoding="utf-8") != text:
-                sample.write_text(text, encoding="utf-8")
-            files["natural"] = sample
+            tmp = sample.with_name(sample.name + ".new")
+            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            files["natural"] = _replace_if_changed(tmp, sample)
         return files
 
     def eval_key(self, files: dict[str, Path], run: Path | None) -> str:

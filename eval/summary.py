@@ -108,12 +108,17 @@ class Pair(BaseModel):
     half_width: float
 
 
-def paired(rows: list[dict[str, Any]], a: str, b: str) -> dict[str, Any] | None:
-    """The :class:`Pair` of modes ``a`` and ``b`` in ``rows``, or None when they share no scored question."""
-    def correct(mode: str) -> dict[tuple[str, str], float]:
-        return {(str(r.get("set")), str(r["id"])): r["scores"]["correct"] for r in rows if r["mode"] == mode and r["scores"].get("correct") is not None}
+def correct_by_mode(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[str, str], float]]:
+    """``{mode: {(set, question id): correct}}`` over the scored rows."""
+    out: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+    for r in rows:
+        if r["scores"].get("correct") is not None:
+            out[r["mode"]][(str(r.get("set")), str(r["id"]))] = r["scores"]["correct"]
+    return out
 
-    right_a, right_b = correct(a), correct(b)
+
+def pair_of(right_a: dict[tuple[str, str], float], right_b: dict[tuple[str, str], float]) -> dict[str, Any] | None:
+    """The :class:`Pair` of two modes' correctness maps, or None when they share no question."""
     common = right_a.keys() & right_b.keys()
     if not common:
         return None
@@ -122,6 +127,12 @@ def paired(rows: list[dict[str, Any]], a: str, b: str) -> dict[str, Any] | None:
     b_only = sum(1 for k in common if right_b[k] and not right_a[k])
     se = math.sqrt(max(0.0, a_only + b_only - (a_only - b_only) ** 2 / n)) / n
     return Pair(n=n, a_only=a_only, b_only=b_only, difference=round((a_only - b_only) / n, 4), half_width=round(1.96 * se, 4)).model_dump()
+
+
+def paired(rows: list[dict[str, Any]], a: str, b: str) -> dict[str, Any] | None:
+    """The :class:`Pair` of modes ``a`` and ``b`` in ``rows``, or None when they share no scored question."""
+    by_mode = correct_by_mode(rows)
+    return pair_of(by_mode.get(a, {}), by_mode.get(b, {}))
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -159,6 +170,7 @@ def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None, re
     order = [m for m in meta.get("modes", []) if any(r["mode"] == m for r in rows)]
     modes = order + sorted({r["mode"] for r in rows} - set(order))
     by_mode = {mode: stats([r for r in rows if r["mode"] == mode]) for mode in modes}
+    right = correct_by_mode(rows)
     questions = Counter(r.get("set", "questions") for r in rows if r["mode"] == (modes[0] if modes else None))
     summary = {
         "modes": modes,
@@ -173,7 +185,7 @@ def summarize(rows: list[dict[str, Any]], meta: dict[str, Any] | None = None, re
         "by_mode_set": _grouped(rows, "set"),
         "by_mode_kind": _grouped([r for r in rows if r.get("kind")], "kind"),
         "mode_used": {mode: dict(Counter(r["mode_used"] for r in rows if r["mode"] == mode)) for mode in modes},
-        "paired": {f"{a}-{b}": pair for a, b in PAIRS if (pair := paired(rows, a, b)) is not None},
+        "paired": {f"{a}-{b}": pair for a, b in PAIRS if (pair := pair_of(right.get(a, {}), right.get(b, {}))) is not None},
     }
     # Validated, then plain JSON types again: the schema is checked where the file is made.
     return Summary.model_validate(summary).model_dump(mode="json")

@@ -15,13 +15,22 @@ from tests.conftest import make_settings, small_records, write_catalog
 def test_demo_runs_then_reuses_what_is_built(tmp_path):
     catalog = write_catalog(tmp_path / "catalog.json", small_records())
     settings = make_settings(tmp_path / "work")
+    # A natural set whose first question holds a raw U+2028: a line separator for str.splitlines(),
+    # plain text inside a JSON line. The sample must keep both rows whole.
+    natural = tmp_path / "natural.jsonl"
+    rows = [
+        {"id": "n1", "question": "Statut de BETA ?\u2028merci", "expected_answer": "En construction", "category": "status", "kind": "informal", "app_name": "BETA", "app_id": "2"},
+        {"id": "n2", "question": "GAMMA est arrêtée ?", "expected_answer": "Arrêtée", "category": "status", "kind": "yes_no", "app_name": "GAMMA", "app_id": "3"},
+    ]
+    natural.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     # Few new tokens: questions the router sends to generation only need to run, not to be good.
-    options = DemoOptions(catalog=catalog, edge_cases=None, natural=None, test_questions=6, modes=("auto",), skip_finetune=True, max_new_tokens=4)
+    options = DemoOptions(catalog=catalog, edge_cases=None, natural=natural, natural_questions=2, test_questions=6, modes=("auto",), skip_finetune=True, max_new_tokens=4)
     events: list[tuple[str, str]] = []
     result = Demo(settings, options, lambda name, status, detail: events.append((name, status))).run()
     assert [e for e in events if e[1] != "start"] == [("ingest", "done"), ("datasets", "done"), ("evaluate", "done")]
     assert result.report_html.is_file() and result.report_md.is_file()
-    assert result.summary["modes"] == ["auto"] and result.summary["by_mode"]["auto"]["n"] == 6
+    assert result.summary["modes"] == ["auto"] and result.summary["by_mode"]["auto"]["n"] == 8
+    assert result.summary["by_mode_set"]["auto"]["natural"]["n"] == 2
     assert any("fine-tuning skipped" in note for note in result.notes)
     assert json.loads((settings.workdir / "demo" / "timings.json").read_text())["total"] > 0
 
