@@ -48,6 +48,7 @@ from finetune.raft import raft_subset
 from finetune.registry import DEFAULT_MODEL
 from finetune.runs import Run
 from finetune.train import QUICK_BATCH, QUICK_STEPS
+from ingestion.catalog import load_catalog
 from ingestion.dataset_formats import QARow, read_dataset, write_dataset
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,6 @@ class Demo:
         return data.get("catalog_sha256") == self.catalog_sha and data.get("seed") == 0
 
     def datasets(self) -> str:
-        from ingestion.catalog import load_catalog
         from ingestion.datasets import write_datasets
         from ingestion.synthetic import GenerationConfig
 
@@ -193,12 +193,14 @@ class Demo:
         train_rows, _ = read_dataset(datasets / "train.jsonl")
         valid_rows, _ = read_dataset(datasets / "valid.jsonl")
         questions = [q for name, path in evaluated.items() for q in load_questions(path, name)]
-        subset = raft_subset(train_rows, TRAIN_EXAMPLES, questions)
+        records = load_catalog(self.options.catalog, max_field_chars=self.settings.max_field_chars, max_list_items=self.settings.max_list_items).records
+        subset = raft_subset(train_rows, TRAIN_EXAMPLES, questions, records=records)
         self.notes.append(
-            f"fine-tuning subset: {len(subset.rows)} examples ({subset.context_rows} with catalog facts, "
-            f"{subset.refusal_rows} refusals); {subset.excluded} training rows left out because they touch an evaluated question"
+            f"fine-tuning subset: {len(subset.rows)} examples ({subset.context_rows} with catalog facts, {subset.linked_rows} of them "
+            f"shaped as for a named application, {subset.refusal_rows} refusals); {subset.excluded} training rows left out because they "
+            "touch an evaluated question"
         )
-        valid = raft_subset(valid_rows, VALID_EXAMPLES, questions).rows
+        valid = raft_subset(valid_rows, VALID_EXAMPLES, questions, records=records).rows
         return (
             _write_if_changed(subset.rows, self.state_dir / "finetune_train.jsonl", "messages"),
             _write_if_changed(valid, self.state_dir / "finetune_valid.jsonl", "messages"),

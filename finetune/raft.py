@@ -19,16 +19,30 @@ not have trained on their answers, or closed-book accuracy measures memorisation
 * any of the question's expected values about the same application (a "contacts" row gives away
   the e-mail that a "contact e-mail" question expects);
 * for listings and counts (no application), the same type with the same expected values.
+
+Shape of the facts. At inference a question that names an application gets that record's lines
+for the question's type and nothing else (``assistant.answering``: "Application : SISAL / Site
+Production : https://…"), while the generator's RAFT contexts hold two to four records of whole
+sections. Trained only on the latter, the demo's adapter refused a third of the named questions
+whose single small block held the answer (contacts 0/9, websites 0/3 in run 2). So a share
+(:data:`LINKED_SHARE`) of the answerable examples gets the inference-shaped context instead
+(:func:`linked_context`), and refusals are capped at :data:`REFUSAL_SHARE`: with 25 % of the
+examples answering "Je ne trouve pas…", 40 steps taught a prior to refuse, not when to.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Iterable, Protocol, Sequence
 
+from core.prompts import build_messages
 from core.sampling import balanced_subset
+from ingestion.chunking import facts_block
 from ingestion.dataset_formats import QARow
+from ingestion.question_types import QUESTION_TYPES
+from ingestion.records import AppRecord
 from ingestion.text_repair import fold
 
 log = logging.getLogger(__name__)
@@ -38,6 +52,12 @@ log = logging.getLogger(__name__)
 # a quarter closed-book, had hybrid invent values absent from its context — "ADES signifie
 # Access to Data on the Sea" — though the share was not varied alone to prove the cause.)
 CONTEXT_SHARE = 1.0
+# Answerable examples whose facts are the named record's lines for the question type, as the
+# assistant gives them; the rest keep the look-alike distractors (the shape of unlinked retrieval).
+LINKED_SHARE = 0.7
+REFUSAL_SHARE = 0.1  # at most this share of the subset answers with a refusal
+
+_TYPES = {t.name: t for t in QUESTION_TYPES}
 
 
 class EvaluatedQuestion(Protocol):
@@ -84,27 +104,70 @@ class HeldOut:
         return bool(row.category and facts) and (row.category, facts) in self.type_facts
 
 
+def linked_context(row: QARow, by_id: dict[str, AppRecord]) -> list[str] | None:
+    """The facts the assistant gives the generator for ``row``'s question when it names the
+    application and its type is known: that record's lines for the type; None when the row is
+    not about one record of a registry type, or the block would not hold every expected fact."""
+    qt = _TYPES.get(row.category or "")
+    record = by_id.get(row.app_id or "")
+    if qt is None or record is None or row.is_refusal or not row.facts:
+        return None
+    block = facts_block(record, qt.sections, qt.labels)
+    return [block] if all(f in block for f in row.facts) else None
+
+
 @dataclass
 class RaftSubset:
     rows: list[QARow]
     excluded: int  # training rows dropped because they touch an evaluated question
     context_rows: int
     refusal_rows: int
+    linked_rows: int = 0  # context rows given the inference-shaped facts of their record
 
 
 def raft_subset(
-    rows: list[QARow], n: int, evaluated: Iterable[EvaluatedQuestion], context_share: float = CONTEXT_SHARE, seed: int = 0
+    rows: list[QARow],
+    n: int,
+    evaluated: Iterable[EvaluatedQuestion],
+    context_share: float = CONTEXT_SHARE,
+    seed: int = 0,
+    records: Sequence[AppRecord] | None = None,
+    linked_share: float = LINKED_SHARE,
+    refusal_share: float = REFUSAL_SHARE,
 ) -> RaftSubset:
     """Up to ``n`` training rows, ``context_share`` of them with a context, balanced over question
-    types, none touching ``evaluated`` (see the module docstring); returned in their file order."""
+    types, at most ``refusal_share`` refusals, none touching ``evaluated`` (see the module
+    docstring); with ``records``, ``linked_share`` of the answerable context rows get the
+    inference-shaped facts (:func:`linked_context`). Returned in their file order."""
     held = HeldOut.of(evaluated)
     kept = [r for r in rows if not held.touches(r)]
     excluded = len(rows) - len(kept)
     with_context = [r for r in kept if r.context is not None]
     closed_book = [r for r in kept if r.context is None]
     n_context = min(len(with_context), round(n * context_share))
-    picked = balanced_subset(with_context, n_context, seed) + balanced_subset(closed_book, n - n_context, seed)
+    refusals = [r for r in with_context if r.is_refusal]
+    answers = [r for r in with_context if not r.is_refusal]
+    n_refusal = min(len(refusals), round(n_context * refusal_share))
+    picked = (
+        balanced_subset(answers, n_context - n_refusal, seed)
+        + balanced_subset(refusals, n_refusal, seed)
+        + balanced_subset(closed_book, n - n_context, seed)
+    )
     order = {id(r): i for i, r in enumerate(kept)}
     picked.sort(key=lambda r: order[id(r)])
-    log.info("RAFT subset: %d rows (%d with context), %d training rows left out as evaluated", len(picked), n_context, excluded)
-    return RaftSubset(picked, excluded, n_context, sum(r.is_refusal for r in picked))
+    linked = 0
+    if records is not None and linked_share > 0:
+        by_id = {r.id: r for r in records}
+        rng = random.Random(seed)
+        for i, row in enumerate(picked):
+            if row.context is None or row.is_refusal or rng.random() >= linked_share:
+                continue
+            context = linked_context(row, by_id)
+            if context is not None:
+                picked[i] = row.model_copy(update={"context": context, "messages": build_messages(row.question, context, row.expected_answer)})
+                linked += 1
+    log.info(
+        "RAFT subset: %d rows (%d with context, %d of them shaped as for a named application), %d training rows left out as evaluated",
+        len(picked), n_context, linked, excluded,
+    )
+    return RaftSubset(picked, excluded, n_context, sum(r.is_refusal for r in picked), linked)
