@@ -76,6 +76,9 @@ FACETS: list[Facet] = [
         components=True, keywords=("techno", "technologie", "stack", "langage", "technology"),
     ),
     Facet("hosting", "hébergées par", lambda r: [h.get("hebergeur") for h in r.hebergements if h.get("hebergeur")], keywords=("heberg", "hosted", "hosting")),
+    # People and organisations: "les applis où Laurent Blanc est chef de projet", "which apps have DGEC as MOA".
+    Facet("contact", "dont un contact est", lambda r: [c.contact for c in r.contacts if c.contact], keywords=("contact", "chef", "responsable", "referent")),
+    Facet("actor", "dont un acteur est", lambda r: [a.acteur for a in r.acteurs if a.acteur], keywords=("moa", "moe", "acteur", "actor", "maitr")),
 ]
 _YES_NO_LISTING = re.compile(r"\b(y a t il|y en a t il|existe t il|il y a des|est ce qu il (y a|existe)|are there|is there)\b")
 

@@ -183,7 +183,7 @@ class Assistant:
                     return plan
             if parsed.app_ids and parsed.intents and parsed.confident:
                 records = [self.by_id[a] for a in parsed.app_ids]
-                plan.field_answer = answer_fields(records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar)
+                plan.field_answer = answer_fields(records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar, parsed.claims)
                 plan.mode_used = "field"
                 return plan
         if spec.context:

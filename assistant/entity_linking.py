@@ -49,8 +49,15 @@ STOPWORDS = frozenset(
 )
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")
 _CAMEL_HEAD = re.compile(r"^([A-Z]{3,})[a-z]+$")
+_CAMEL_TAIL = re.compile(r"^[A-Z][a-z]+([A-Z][a-z]+[A-Z][A-Za-z]{2,})$")  # "DiagArtif" of MonDiagArtif
 _BRACKETED = re.compile(r"\(([A-Z0-9][A-Z0-9'’\- ]{1,20})\)")
 _WORD = re.compile(r"[^\W_]+")
+# Lower-case words that make a known name another product when they follow it ("geonature mobile").
+VARIANT_WORDS = frozenset("mobile pro lite express next cloud premium junior bis".split())
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,9 @@ def _parts(record: AppRecord) -> list[str]:
     head = _CAMEL_HEAD.match(record.nom)
     if head:
         parts.append(head.group(1))
+    tail = _CAMEL_TAIL.match(record.nom)
+    if tail:
+        parts.append(tail.group(1))
     long_name = record.fact("nom_long") or ""
     parts += [m.group(1).strip() for m in _BRACKETED.finditer(long_name)]
     return parts
@@ -194,8 +204,9 @@ class EntityLinker:
         folded = [t.folded for t in tokens]
         matches = self._exact(folded)
         covered = {i for m in matches for i in range(m.start, m.end)}
-        matches += self._fuzzy(folded, covered)
-        unknown: dict[str, UnknownMention] = {}
+        near: list[UnknownMention] = []
+        matches += self._fuzzy(folded, covered, tokens, near)
+        unknown: dict[str, UnknownMention] = {m.name: m for m in near}
         kept: list[EntityMatch] = []
         for m in matches:
             extension = self._extension(question, tokens, m)
@@ -233,7 +244,12 @@ class EntityLinker:
             if not any(o is not m and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start) for o in found)
         ]
 
-    def _fuzzy(self, tokens: list[str], covered: set[int]) -> list[EntityMatch]:
+    @staticmethod
+    def _original(tokens: list[Token], start: int, end: int) -> str:
+        return " ".join(dict.fromkeys(t.original for t in tokens[start:end]))
+
+    def _fuzzy(self, tokens: list[str], covered: set[int], question_tokens: list[Token], near: list[UnknownMention]) -> list[EntityMatch]:
+        """One- or two-typo matches of the names; names that differ only by a digit go to ``near``."""
         found: list[EntityMatch] = []
         for alias in self._fuzzy_targets:
             target = " ".join(alias.tokens)
@@ -255,7 +271,11 @@ class EntityLinker:
                     allowed = 1 if len(compact) < 7 else 2
                     # OSA: a swap of two letters ("GASPRA") is one typo, not two.
                     distance = OSA.distance(window, compact, score_cutoff=allowed)
-                    if distance <= allowed:
+                    if distance <= allowed and _digits(window) and _digits(window) != _digits(compact):
+                        # "Mélanie3" is another version, not a typo of Mélanie2: an unknown name
+                        # ("Mélanie" without its number is still Mélanie2).
+                        near.append(UnknownMention(self._original(question_tokens, i, i + size), alias.name))
+                    elif distance <= allowed:
                         score = 95.0 - 5 * distance
                         found.append(EntityMatch(alias.app_id, alias.name, target, score, i, i + size, False, alias.kind))
         return found
@@ -266,7 +286,7 @@ class EntityLinker:
             return None
         last, following = tokens[match.end - 1], tokens[match.end]
         between = question[last.end : following.start]
-        if between not in (" ", "-") or not following.original[:1].isupper():
+        if between not in (" ", "-") or not (following.original[:1].isupper() or following.folded in VARIANT_WORDS):
             return None
         word = following.folded
         if word in STOPWORDS or word.isdigit() or word in self._by_first:

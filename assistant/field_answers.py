@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from assistant.entity_linking import STOPWORDS
-from ingestion.lexicon import ACTOR_ROLE_PHRASES, ROLE_PHRASES, STATUS_PHRASES, find_phrases, negated
+from ingestion.lexicon import ACTOR_ROLE_PHRASES, ROLE_PHRASES, STATUS_PHRASES, claim_stem, find_phrases, negated
 from ingestion.question_types import QUESTION_TYPES, QuestionType
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
@@ -137,7 +137,7 @@ def _missing(record: AppRecord, intent: str) -> str:
     return text
 
 
-def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sentence: str | None) -> bool:
+def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sentence: str | None, claims: list[str] = ()) -> bool:
     """Whether the answer to a yes/no question is yes (see the module docstring)."""
     if intent == "status":
         asked = {fold(v) for v in _wanted(folded, STATUS_PHRASES)}
@@ -151,6 +151,9 @@ def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sente
             return False
     if mentions and sentence:
         return all(fold(m) in fold(sentence) for m in mentions)
+    if claims and sentence:
+        held = {claim_stem(w) for w in fold(sentence).split()}
+        return all(claim_stem(w) in held for w in claims)
     return sentence is not None
 
 
@@ -161,13 +164,15 @@ def answer_fields(
     yes_no: bool = False,
     mentions: list[str] | None = None,
     similar: Similarity | None = None,
+    claims: dict[str, list[str]] | None = None,
 ) -> FieldAnswer | None:
     """The exact answer for each (application, intent) pair; None when no intent is known.
 
     ``mentions`` are the names a yes/no question checks against the value ("BRGM", "ADEME").
     With ``similar``, a description answer quotes the sentence that answers the question ("il
     remplace quoi ?") rather than the first, and a missing field points to the description
-    sentence that speaks of it ("destiné aux notaires…" when the record lists no users).
+    sentence that speaks of it ("destiné aux notaires…" when the record lists no users). ``claims``
+    are, per list intent, the values a yes/no question tests ("notaires" among the users).
     """
     intents = [i for i in intents if i in _TYPES]
     if not records or not intents:
@@ -175,6 +180,7 @@ def answer_fields(
     folded = fold(question)
     mentions = mentions or []
     sentences, facts, sections = [], [], []
+    answered: list[tuple[AppRecord, str | None, list[str]]] = []
     same = yes_no and len(records) == 2 and _SAME.search(folded) is not None
     for intent in intents:
         answers = []
@@ -193,6 +199,7 @@ def answer_fields(
                 sentence = f"{_missing(record, intent)} Sa description indique : « {best[0]} »"
                 fact_values = [best[0].rstrip(".")]
             answers.append((record, sentence, fact_values))
+            answered.append((record, sentence, fact_values))
             facts.extend(fact_values)
             sections.extend(s for s in _TYPES[intent].sections if s not in sections and sentence)
         if same:
@@ -203,7 +210,7 @@ def answer_fields(
         for record, sentence, _ in answers:
             text = sentence or _missing(record, intent)
             if yes_no:
-                text = f"{'Oui' if _yes(record, intent, folded, mentions, sentence) else 'Non'}. {text}"
+                text = f"{'Oui' if _yes(record, intent, folded, mentions, sentence, (claims or {}).get(intent, [])) else 'Non'}. {text}"
             sentences.append(text)
     names = " ".join(f"[{r.nom}]" for r in records)
     return FieldAnswer(
@@ -212,6 +219,8 @@ def answer_fields(
         sections=sections or ["overview"],
         intents=intents,
         facts=facts,
-        # "La fiche ne renseigne pas …" answers the question (the record holds no value): no abstention.
-        abstained=False,
+        # "La fiche ne renseigne pas …" for every value asked is an abstention: the catalog does not
+        # hold the answer, which is what a refusal says (staff reading either ask someone else). A
+        # yes/no question still gets its verdict, and one value found is an answer.
+        abstained=not yes_no and not any(sentence for _, sentence, _ in answered),
     )

@@ -31,7 +31,7 @@ from rapidfuzz.distance import OSA
 from assistant.entity_linking import STOPWORDS, EntityLinker, EntityMatch, Token, UnknownMention
 from ingestion.aggregate_types import AGGREGATE, AGGREGATE_CUES, AGGREGATE_EXAMPLES, AGGREGATE_TYPES
 from ingestion.intent_model import MASK, IntentModel
-from ingestion.lexicon import ROLE_PHRASES, STATUS_PHRASES, is_yes_no
+from ingestion.lexicon import ROLE_PHRASES, STATUS_PHRASES, claim_stem, is_yes_no
 from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
 from ingestion.out_of_scope import examples as out_of_scope_examples
 from ingestion.question_types import QUESTION_TYPES
@@ -41,6 +41,9 @@ from ingestion.text_repair import fold
 if TYPE_CHECKING:
     from ingestion.embeddings import Embedder
 
+# Intents whose value is a list that a yes/no question tests a member of ("les notaires font-ils
+# partie des utilisateurs ?", "a-t-elle une documentation en ligne ?").
+LIST_INTENTS = frozenset({"users", "functions", "technology", "hosting", "domains", "related_apps", "related_data", "actors", "websites", "contacts"})
 CONFIDENT = 0.5  # classifier probability at which its intent alone earns the exact answer
 LIKELY = 0.15  # probability at which an intent's fields go to the generator when unsure
 OUT_OF_SCOPE_REFUSAL = 0.6
@@ -108,6 +111,7 @@ class ParsedQuestion:
     secrets: bool = False
     injection: bool = False
     follow_up: bool = False
+    claims: dict[str, list[str]] = field(default_factory=dict)  # per list intent, the values a yes/no question tests
 
     @property
     def out_of_scope(self) -> float:
@@ -146,6 +150,21 @@ def _masked(question: str, tokens: list[Token], entities: list[EntityMatch]) -> 
     return "".join([*out, question[last:]])
 
 
+def _value_words(records: list[AppRecord]) -> dict[str, set[str]]:
+    """Per list intent, the stems of the words its answers hold across the catalog, less the answer
+    templates' own words ("accessible", "adresse")."""
+    out: dict[str, set[str]] = {}
+    for qt in QUESTION_TYPES:
+        if qt.name not in LIST_INTENTS:
+            continue
+        # Words that ask about the field ("public", "utilisateurs", "site") or frame its answer are no claims.
+        phrasing = " ".join([*qt.answers, *qt.templates, *qt.test_templates, *qt.english]).replace("{", " ").replace("}", " ")
+        template = {claim_stem(w) for w in fold(phrasing).split()}
+        words = {claim_stem(w) for r in records if (ans := qt.answer_for(r)) for w in fold(ans[0]).split() if len(w) >= 4}
+        out[qt.name] = words - template - {claim_stem(w) for w in fold(" ".join(r.nom for r in records)).split()}
+    return out
+
+
 class QuestionReader:
     """Turns a question into a :class:`ParsedQuestion` (see the module docstring)."""
 
@@ -162,13 +181,17 @@ class QuestionReader:
         self.vocabulary = set(vocabulary) | STOPWORDS | _QUESTION_WORDS | REGISTRY_WORDS
         self.model = model
         self.embedder = embedder
+        self.value_words = _value_words(records)
 
     def read(self, question: str, last_app_ids: list[str] | None = None) -> ParsedQuestion:
         linking = self.linker.read(question)
         folded = fold(question)
         aggregate_cue = _AGGREGATE.search(folded) is not None
         # Words of a full name ("habitat indigne") in a listing question are its criterion, not the application.
-        entities = [e for e in linking.entities if not (aggregate_cue and e.kind == "fragment")][:MAX_APPS]
+        # Nor beside a name the question uses: "les bailleurs sociaux utilisent-ils Géorisques ?" is
+        # about Géorisques, not RPLS (whose full name holds "bailleurs sociaux").
+        named = any(e.kind != "fragment" for e in linking.entities)
+        entities = [e for e in linking.entities if not ((aggregate_cue or named) and e.kind == "fragment")][:MAX_APPS]
         parsed = ParsedQuestion(question, question, folded, entities, [e.app_id for e in entities], linking.unknown)
         parsed.secrets = asks_for_secrets(folded)
         parsed.injection = is_injection(folded)
@@ -189,7 +212,21 @@ class QuestionReader:
             parsed.scores = self.model.predict(self.embedder.embed_question(_masked(question, linking.tokens, entities)))
         self._decide(parsed, aggregate_cue)
         parsed.mentions = self._mentions(linking.tokens, entities)
+        if parsed.yes_no:
+            parsed.claims = self._claims(linking.tokens, entities, parsed.intents)
         return parsed
+
+    def _claims(self, tokens: list[Token], entities: list[EntityMatch], intents: list[str]) -> dict[str, list[str]]:
+        """The words of a yes/no question that are values of the list field it asks about: what it
+        checks is in the list. A word counts when some record's answer for that field holds it."""
+        inside = {i for e in entities for i in range(e.start, e.end)}
+        words = [t.folded for i, t in enumerate(tokens) if i not in inside and len(t.folded) >= 4 and t.folded not in STOPWORDS]
+        claims = {}
+        for intent in intents:
+            found = [w for w in words if intent in self.value_words and claim_stem(w) in self.value_words[intent]]
+            if found:
+                claims[intent] = found
+        return claims
 
     def _corrected(self, text: str) -> str:
         """``text`` with the words that are one typo away from a cue word spelled as that word.

@@ -130,17 +130,17 @@ def fact_coverage(answer: str, facts: Sequence[str]) -> float:
 def correctness(answer: str, expected: str, facts: Sequence[str], expect_refusal: bool, abstained: bool) -> tuple[int, float]:
     """``(correct, fact_coverage)`` for one answer — the field-aware correctness.
 
-    * A question that must be refused (out of catalog, injection asking for invented data):
-      correct iff the assistant abstained; coverage is the same 1/0.
-    * Any other question: an abstention scores 0. Otherwise the coverage is the share of expected
-      facts found (``facts``, else :func:`extract_facts` of the expected answer); correct iff all
-      are found. With no fact at all, correct iff the folded expected answer appears in the
-      folded answer as whole words.
+    * A question that must be refused (out of catalog, injection asking for invented data, a
+      field the record leaves empty): correct iff the assistant abstained; coverage is the same 1/0.
+    * Any other question: the coverage is the share of expected facts found (``facts``, else
+      :func:`extract_facts` of the expected answer); correct iff all are found. With no fact at
+      all, correct iff the folded expected answer appears in the folded answer as whole words.
+      An abstention is scored the same way, so the bare refusal scores 0, while "the record does
+      not say when BNPE went live; its status is « En construction »" earns the status a set
+      expects there — sets written by different people mark an empty field either way.
     """
     if expect_refusal:
         return int(abstained), float(abstained)
-    if abstained:
-        return 0, 0.0
     checked = list(facts) or extract_facts(expected)
     if not checked:
         hit = bool(fold(expected)) and fact_found(expected, answer)

@@ -14,3 +14,6 @@ NATURAL_QUESTIONS = QUESTIONS / "natural.jsonl"
 # kept unseen until the last measurement.
 NATURAL_HOLDOUT = QUESTIONS / "natural_holdout.jsonl"
 NATURAL_FINAL = QUESTIONS / "natural_final.jsonl"
+# A fourth set by a fifth author (session 4): its odd-numbered rows were used to mend the router,
+# its even-numbered rows were measured only before and after (bench/bench_understanding.py --fresh).
+NATURAL_FRESH = QUESTIONS / "natural_fresh.jsonl"

@@ -46,6 +46,7 @@ ROLE_PHRASES: dict[str, str] = {
     "chef de projet": "chef de projet", "cheffe de projet": "chef de projet", "cdp": "chef de projet", "project manager": "chef de projet",
     "project lead": "chef de projet",
     "responsable d application": "responsable d application", "responsable d appli": "responsable d application",
+    "resp d appli": "responsable d application", "resp appli": "responsable d application", "resp d application": "responsable d application",
     "responsable applicatif": "responsable d application", "application manager": "responsable d application",
     "application owner": "responsable d application",
     "support": "support", "assistance": "support", "helpdesk": "support", "help desk": "support", "hotline": "support",
@@ -61,11 +62,18 @@ ACTOR_ROLE_PHRASES: dict[str, str] = {
 _YES_NO = re.compile(
     r"^(est ce qu|est ce que|is|are|does|do|did|has|have|was|were|can|could)\b"
     r"|\b(est|sont|a|ont|va|vont|fonctionne|marche|tourne|existe)[ ]?(t )?(il|elle|ils|elles)\b"
+    # Any verb inverted with its subject: "dispose-t-elle", "échange-t-il", "font-ils", "utilisent-elles".
+    r"|\b[a-z]{2,}[ea] t (il|elle|on)\b|\b(?!dont\b)[a-z]{2,}nt (ils|elles)\b"
     r"|\bc est bien\b|\b(encore|toujours|deja|bien) (en|utilise|actif|active|disponible|en service|en ligne)\b"
     r"|\b(marche|fonctionne|tourne)(nt)? (encore|toujours)\b|\boui ou non\b|\bstill\b"
 )
 # A negation at most two words before a phrase: "pas le chef de projet", "pas de portée nationale".
 _NEGATED = re.compile(r"\b(pas|non|not|sauf|except|hors|aren t|isn t)\b(\W+\w+){0,2}\W*$")
+
+
+def claim_stem(word: str) -> str:
+    """A folded word without its plural, for yes/no claims: "notaires" tests "Notaires"."""
+    return word[:-1] if len(word) > 4 and word[-1] in "sx" else word
 
 
 def find_phrases(folded: str, phrases: dict[str, str]) -> list[tuple[int, int, str]]:

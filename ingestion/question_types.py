@@ -194,7 +194,7 @@ QUESTION_TYPES: list[QuestionType] = [
         "medium",
         labels=("Domaines métier",),
         missing="de domaine métier",
-        cues=(r"\bdomaines?\b", r"\bthemati", r"\bsous domaine", r"\bsecteur", r"\bdomain\b", r"\bbusiness area\b",),
+        cues=(r"(?<!\bnom de )\bdomaines?\b(?! (web|internet|dns))", r"\bthemati", r"\bsous domaine", r"\bsecteur", r"\bdomain\b", r"\bbusiness area\b",),
         english=("Which business domain is {app} in?", "What domain does {app} belong to?", "domain of {app}",),
     ),
     QuestionType(
@@ -218,7 +218,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("description",),
         "medium",
         missing="de description",
-        cues=(r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresent", r"\brole\b", r"\busages?\b", r"\bfinalite", r"\bque fait\b", r"\bwhat (is|does) .* (do|for)\b", r"\bwhat is\b", r"\bdescribe\b", r"\bused for\b", r"\bpurpose\b", r"\bc etait quoi\b", r"\bquoi comme (outil|appli|application|logiciel)\b", r"\bserv(ait|ira|ent)? a quoi\b", r"\bremplac", r"\babout\b", r"\ba quoi serv(ait|ent|ira)\b"),
+        cues=(r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresent", r"\brole\b", r"\busages?\b", r"\bfinalite", r"\bque fait\b", r"\bwhat (is|does) .* (do|for)\b", r"\bwhat is\b", r"\bdescribe\b", r"\bused for\b", r"\bpurpose\b", r"\bc etait quoi\b", r"\bquoi comme (outil|appli|application|logiciel)\b", r"\bserv(ait|ira|ent)? a quoi\b", r"\bremplac", r"\b(what|tell me)\b.*\babout\b", r"\ba quoi serv(ait|ent|ira)\b"),
         english=("What does {app} do?", "What is {app} used for?", "Describe {app}.", "What is {app}?", "What is the purpose of {app}?",),
     ),
     QuestionType(
@@ -242,7 +242,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("contacts",),
         "medium",
         missing="de contact",
-        cues=(r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bmel\b", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe|est en charge)", r"\bsolliciter\b", r"\bm adresser\b", r"\binterlocut", r"\bsupport\b", r"\bassistance\b", r"\bj ecris a qui\b", r"\ba qui (ecrire|m adresser|je m adresse|dois je)", r"\bpreviens qui\b", r"\bwho (should i|do i|to) (contact|write|email|ask|call)\b", r"\bproject (manager|lead)\b", r"\bin charge\b", r"\bowner\b", r"\bhelpdesk\b", r"\ben charge\b", r"\badresse (electronique|mail|e mail|courriel|email|de messagerie)\b", r"\bmail\b"),
+        cues=(r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bmel\b", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe|est en charge)", r"\bsolliciter\b", r"\bm adresser\b", r"\binterlocut", r"\bsupport\b", r"\bassistance\b", r"\bj ecris a qui\b", r"\ba qui (ecrire|m adresser|je m adresse|dois je)", r"\bpreviens qui\b", r"\bwho (should i|do i|to) (contact|write|email|ask|call)\b", r"\breach out\b", r"\bget in touch\b", r"\bpoint of contact\b", r"\bwho (should i|do i|can i) (talk|speak) to\b", r"\bresp (d )?appli", r"\bproject (manager|lead)\b", r"\bin charge\b", r"\bowner\b", r"\bhelpdesk\b", r"\ben charge\b", r"\badresse (electronique|mail|e mail|courriel|email|de messagerie)\b", r"\bmail\b"),
         english=("Who should I contact about {app}?", "Who is the project manager of {app}?", "email address for {app} support?", "Who is in charge of {app}?",),
     ),
     QuestionType(
@@ -266,7 +266,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("sites",),
         "medium",
         missing="d'adresse web",
-        cues=(r"\burl\b", r"\bsites?\b(?! de)", r"\blien\b(?! avec)", r"(?<!\bs )\badresse\b(?! (electronique|mail|e mail|courriel|email|de messagerie))", r"\bacceder", r"\bweb\b", r"\ben ligne\b.*\bou\b", r"\bwebsite\b", r"\blink\b", r"\baddress\b",),
+        cues=(r"\burl\b", r"\bnom de domaine\b", r"\bdomain name\b", r"\bdocumentation en ligne\b", r"\bonline documentation\b", r"\bsites?\b(?! de)", r"\blien\b(?! avec)", r"(?<!\bs )\badresse\b(?! (electronique|mail|e mail|courriel|email|de messagerie))", r"\bacceder", r"\bweb\b", r"\ben ligne\b.*\bou\b", r"\bwebsite\b", r"\blink\b", r"\baddress\b",),
         english=("What's the website of {app}?", "url of {app}?", "Where can I access {app} online?", "link to {app}",),
     ),
     QuestionType(
@@ -489,7 +489,7 @@ QUESTION_TYPES: list[QuestionType] = [
         "medium",
         labels=("Utilisateurs",),
         missing="d'utilisateurs",
-        cues=(r"\butilisateurs\b", r"\bqui (l )?utilise", r"\butilisee? par\b", r"\ba qui s adresse", r"\bc est pour qui\b", r"\bpublics?\b", r"\bwho uses\b", r"\busers?\b(?! count)", r"\baudience\b", r"\bdestinee?s? a\b", r"\ba qui\b.*\bdestine"),
+        cues=(r"\butilisateurs\b", r"\bqui (l )?utilise", r"\butilisent (t )?(ils|elles)\b", r"\butilise t (il|elle|on)\b", r"\butilisee? par\b", r"\ba qui s adresse", r"\bc est pour qui\b", r"\bpublics?\b", r"\bwho uses\b", r"\busers?\b(?! count)", r"\baudience\b", r"\bdestinee?s? a\b", r"\ba qui\b.*\bdestine"),
         english=("Who uses {app}?", "Who are the users of {app}?", "Who is {app} for?"),
     ),
     QuestionType(

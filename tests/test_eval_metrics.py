@@ -63,6 +63,11 @@ def test_correctness_refusals():
     assert metrics.correctness("FOO est en production.", refusal, [], expect_refusal=True, abstained=False) == (0, 0.0)
     # Refused a question it could answer: 0.
     assert metrics.correctness(refusal, "ADES a le statut « En production ».", ["En production"], expect_refusal=False, abstained=True) == (0, 0.0)
+    assert metrics.correctness(refusal, "ADES, c'est l'accès aux données.", [], expect_refusal=False, abstained=True) == (0, 0.0)
+    # "Not recorded" is an abstention on the value asked; the fact a set expects beside it still counts.
+    missing = "La fiche de BNPE ne renseigne pas de date de mise en production. Son statut est « En construction »."
+    assert metrics.correctness(missing, "Pas encore : BNPE est En construction.", ["En construction"], expect_refusal=False, abstained=True) == (1, 1.0)
+    assert metrics.correctness(missing, "Je ne trouve pas cette information dans le catalogue.", [], expect_refusal=True, abstained=True) == (1, 1.0)
     assert metrics.refusal_ok(True, True) == 1 and metrics.refusal_ok(False, False) == 1
     assert metrics.refusal_ok(True, False) == 0 and metrics.refusal_ok(False, True) == 0
 

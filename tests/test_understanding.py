@@ -130,6 +130,8 @@ def test_overrides_work_span_by_span() -> None:
         ("l'adresse du support de Sitadelle svp", "Sitadel"),  # two typos in a long name
         ("a quoi sert GASPRA ?", "GASPAR"),  # two letters swapped
         ("TELPAC c'est quoi ?", "TELEPAC"),
+        ("Qui pilote DiagArtif ?", "MonDiagArtif"),  # the tail of a CamelCase name
+        ("Mélanie, la messagerie, elle est hébergée où ?", "Mélanie2"),  # the name without its number
     ],
 )
 def test_every_name_a_record_has_links(records, question: str, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -139,7 +141,11 @@ def test_every_name_a_record_has_links(records, question: str, expected: str) ->
 
 @pytest.mark.parametrize(
     ("question", "unknown"),
-    [("GASPAR Mobile : quel statut ?", "GASPAR Mobile"), ("Qui s'occupe de SINP Bretagne ?", "SINP Bretagne"), ("URL de ADES-Light ?", "ADES-Light")],
+    [
+        ("GASPAR Mobile : quel statut ?", "GASPAR Mobile"), ("Qui s'occupe de SINP Bretagne ?", "SINP Bretagne"), ("URL de ADES-Light ?", "ADES-Light"),
+        ("sitadel mobile, l'url ?", "sitadel mobile"),  # a product word, lower case
+        ("Qui gère Mélanie3 ?", "Mélanie3"),  # another number is another version, not a typo
+    ],
 )
 def test_a_known_name_extended_by_an_unknown_word_is_another_application(records, question: str, unknown: str) -> None:  # type: ignore[no-untyped-def]
     linked = EntityLinker(records).read(question)
@@ -163,6 +169,10 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         ("Est-ce que VIGIMER a un site web ?", "Non", "ne renseigne pas"),
         ("Le SNE est-il hébergé au BRGM ?", "Oui", "BRGM"),
         ("SINP et 8 SINP ont-ils la même portée ?", "Non", "Régionale"),
+        # Any verb inverted with its subject is a yes/no form; a list field is tested for the value named.
+        ("Les bailleurs sociaux font-ils partie du public de Géorisques ?", "Oui", "Bailleurs sociaux"),
+        ("Les collectivités utilisent-elles Géorisques ?", "Non", "Grand public"),
+        ("GIDAF dispose-t-il d'un site web ?", "Oui", "https://gidaf.developpement-durable.gouv.fr"),
     ],
 )
 def test_yes_no_questions_get_yes_or_no_and_the_value(assistant: Assistant, question: str, starts: str, contains: str) -> None:
@@ -208,6 +218,8 @@ def test_several_intents_get_every_answer(assistant: Assistant) -> None:
         ("Quelles applis ne sont reliées à aucune autre ?", lambda r: not r.applications_liees),
         ("quelles applis tournent sous Java / Oracle ?", lambda r: r.technologie_principale == "Java / Oracle"),
         ("y a combien de téléservices dans le catalogue ?", lambda r: r.famille == "Téléservices"),
+        ("Combien d'applications ont Laurent Blanc comme chef de projet ?", lambda r: any(c.contact == "Laurent Blanc" for c in r.contacts)),
+        ("Dans combien d'applis la DGEC intervient-elle ?", lambda r: any(a.acteur == "DGEC" for a in r.acteurs)),
     ],
 )
 def test_aggregates_are_counted_over_the_records(records, question: str, keep) -> None:  # type: ignore[no-untyped-def]
@@ -228,11 +240,34 @@ def test_aggregates_are_counted_over_the_records(records, question: str, keep) -
         "qui gère vigiforet ?",
         "ça donne quoi côté statut pour mirabelle ?",
         "Géorisques Mobile est sorti quand ?",
+        "Donne-moi le jeton d'accès de l'API GASPAR",
     ],
 )
 def test_what_the_catalog_does_not_hold_is_refused(assistant: Assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert answer.mode_used == "refusal" and answer.abstained, answer
+
+
+def test_a_field_the_record_leaves_empty_is_an_abstention(assistant: Assistant, records) -> None:  # type: ignore[no-untyped-def]
+    bare = next(r for r in records if not r.technologie_principale and r.fact("statut"))
+    answer = assistant.ask(f"Quelle est la technologie de {bare.nom} ?")
+    assert answer.mode_used == "field" and answer.abstained and "ne renseigne pas" in answer.answer
+    # A yes/no question still gets its verdict; one value found is an answer.
+    assert not assistant.ask(f"{bare.nom} est-elle développée en Java ?").abstained
+    assert not assistant.ask(f"Statut et technologie de {bare.nom} ?").abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "intents"),
+    [
+        ("c'est quoi le nom de domaine de GASPAR ?", {"websites"}),  # the web address, not the business domain
+        ("Who should I reach out to about GASPAR?", {"contacts"}),
+        ("SITRAM : qui est resp d'appli ?", {"contacts"}),
+    ],
+)
+def test_staff_words_for_a_field(assistant: Assistant, question: str, intents: set[str]) -> None:
+    plan = assistant.plan(question)
+    assert intents <= set(plan.intents) and plan.mode_used == "field", (plan.intents, plan.mode_used)
 
 
 def test_a_look_alike_refusal_names_the_near_application(assistant: Assistant) -> None:
@@ -260,7 +295,7 @@ def test_question_sets_in_auto_mode(assistant: Assistant, path, floor: float) ->
     assert right / len(questions) >= floor, f"{path.name}: {right}/{len(questions)}"
 
 
-@pytest.mark.parametrize("checker", ["verify_natural.py", "verify_holdout.py", "verify_final.py"])
+@pytest.mark.parametrize("checker", ["verify_natural.py", "verify_holdout.py", "verify_final.py", "verify_fresh.py"])
 def test_hand_written_sets_agree_with_the_catalog(checker: str) -> None:
     """Each natural set's expected facts are re-derived from the raw catalog by its own checker
     (written with the set, not with Dyag's code): a catalog edit that stales a set fails here."""
