@@ -8,8 +8,9 @@ Steps (outputs under ``--workdir``, default ``.dyag``):
    names the same catalog hash and seed);
 3. **fine-tune** the packaged Qwen2.5-Coder-0.5B-Instruct with LoRA, CPU quick profile
    (40 steps of batch 4, :func:`finetune.train.apply_quick_profile`), on the RAFT subset of the training split
-   (:mod:`finetune.raft`: question + catalog facts → the verbatim answer, about a quarter of them
-   without the right record → the refusal; no row about an evaluated question or its answer)
+   (:mod:`finetune.raft`: question + catalog facts → the verbatim answer, most facts shaped as the
+   assistant gives them for a named application, a tenth without the right record → the refusal;
+   no row about an evaluated question or its answer)
    → ``runs/demo-qwen2.5-coder-0.5b-quick/`` (skipped when a completed run exists for exactly
    that subset; an interrupted one is resumed);
 4. **export** the run to GGUF q8_0 and q4_K_M for llama.cpp (skipped when the GGUF is newer than

@@ -93,9 +93,9 @@ def test_words_of_an_application_name_are_not_intents(assistant):
 def test_missing_field_says_so_instead_of_guessing(assistant, records):
     no_contact = next(r for r in records.values() if not r.contacts and not r.placeholders)
     answer = assistant.ask(f"Qui contacter pour {no_contact.nom} ?")
-    # "Not recorded" is the answer about this record, not a refusal.
-    assert answer.mode_used == "field" and not answer.abstained
-    assert "ne renseigne pas" in answer.answer
+    # Said from the record, not guessed by a model — and an abstention on the value asked.
+    assert answer.mode_used == "field" and answer.abstained
+    assert "ne renseigne pas" in answer.answer and "@" not in answer.answer
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_attributes_outside_the_inventory_come_from_the_export_verbatim(assistan
 
 def test_unrecorded_attribute_of_a_known_app_is_not_guessed(assistant, records):
     budget = assistant.ask("Quel est le budget annuel de ADES ?")
-    assert budget.mode_used == "field" and not budget.abstained
+    assert budget.mode_used == "field" and budget.abstained
     assert budget.answer.startswith("La fiche de ADES ne renseigne pas de budget")
     assert not any(ch.isdigit() for ch in budget.answer), budget.answer
     # Inventory fields without a training question type are answered from the record too.
@@ -151,7 +151,7 @@ def test_mangled_url_is_shown_as_exported(assistant):
 
 def test_placeholder_is_not_a_fact(assistant):
     answer = assistant.ask("Quel est le nom complet de TEMP-CAT ?")
-    assert "TEMPORAIRE" not in answer.answer and "ne renseigne pas" in answer.answer and not answer.abstained
+    assert "TEMPORAIRE" not in answer.answer and "ne renseigne pas" in answer.answer and answer.abstained
 
 
 def test_multi_part_question(assistant):
