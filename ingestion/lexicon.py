@@ -96,8 +96,16 @@ def negated(folded: str, start: int) -> bool:
 
 
 _WH_WORD = re.compile(
-    r"\b(qui|que|quoi|quel|quelle|quels|quelles|ou|quand|comment|combien|pourquoi|lequel|laquelle|lesquels|lesquelles"
+    r"\b(qui|quoi|quel|quelle|quels|quelles|ou|quand|comment|combien|pourquoi|lequel|laquelle|lesquels|lesquelles"
     r"|what|who|when|where|which|how|why)\b"
+    # "que" asks only where a clause starts ("Que fait X ?", "ce que fait X"); elsewhere it joins a
+    # claim ("Est-il vrai que X est arrêtée ?", "Confirmez-vous que…").
+    r"|^(que|qu)\b|\bce (que|qu)\b"
+)
+# Forms that ask for a verdict whatever else the sentence holds ("ou" here is "or", not "où").
+_VERDICT = re.compile(
+    r"\b(ou pas|ou non|oui ou non|vrai ou faux|est il vrai|c est vrai que|confirme[sz]?|je me trompe|n est ce pas|c est ca|non \?$"
+    r"|peut on dire|d actualite|is it true|right \?$)"
 )
 _VERB = re.compile(r"\b(est|sont|a|ont|c est|marche|fonctionne|tourne|existe|utilise|dispose|possede|heberge|remplace|va|peut|fait)\b")
 
@@ -105,6 +113,8 @@ _VERB = re.compile(r"\b(est|sont|a|ont|c est|marche|fonctionne|tourne|existe|uti
 def is_yes_no(folded: str, question: str = "") -> bool:
     """A yes/no question: its form ("est-elle…", "is it…"), or a verb, a question mark and no
     interrogative word ("GeoNature, c'est un logiciel libre ?")."""
+    if _VERDICT.search(folded if not question.rstrip().endswith("?") else folded + " ?"):
+        return True
     if _WH_WORD.search(re.sub(r"^est ce (que|qu)\b", "", folded)):
         return False  # "Pour quels usages a-t-elle été conçue ?" asks what, not whether
     if _YES_NO.search(folded):

@@ -22,6 +22,7 @@ from examples import EDGE_CASES, NATURAL_QUESTIONS, QUESTIONS, TEST_QUESTIONS
 from ingestion.aggregate_types import AGGREGATE_TYPES
 from ingestion.catalog import load_catalog
 from ingestion.intent_model import FILES, IntentModel, ensure_intent_model, training_examples
+from ingestion.lexicon import is_yes_no
 from ingestion.question_types import QUESTION_TYPES
 from ingestion.text_repair import fold
 from tests.conftest import EXAMPLE_CATALOG
@@ -173,11 +174,31 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         ("Les bailleurs sociaux font-ils partie du public de Géorisques ?", "Oui", "Bailleurs sociaux"),
         ("Les collectivités utilisent-elles Géorisques ?", "Non", "Grand public"),
         ("GIDAF dispose-t-il d'un site web ?", "Oui", "https://gidaf.developpement-durable.gouv.fr"),
+        # A claim to confirm: "que" joins it, "ou" is "or".
+        ("Est-il vrai que GASPAR est arrêtée ?", "Non", "En production"),
+        ("GIDAF, en prod ou pas ?", "Oui", "En production"),
+        ("Je crois que SISPEA est hébergé chez OVH, je me trompe ?", "Non", "OFB"),
     ],
 )
 def test_yes_no_questions_get_yes_or_no_and_the_value(assistant: Assistant, question: str, starts: str, contains: str) -> None:
     answer = assistant.ask(question)
     assert answer.mode_used == "field" and answer.answer.startswith(starts) and contains in answer.answer, answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("Confirmez-vous que ADES est en production ?", True),
+        ("Vrai ou faux : ONDE est une application nationale", True),
+        ("GASPAR, toujours d'actualité ?", True),
+        ("Dis-moi ce que fait ADES", False),
+        ("Que fait GASPAR ?", False),
+        ("Où est hébergé GASPAR ?", False),
+        ("Pour quels usages a-t-elle été conçue ?", False),
+    ],
+)
+def test_yes_no_form(question: str, yes_no: bool) -> None:
+    assert is_yes_no(fold(question), question) is yes_no
 
 
 def test_one_contact_asked_by_role_is_that_one(assistant: Assistant, records) -> None:  # type: ignore[no-untyped-def]
