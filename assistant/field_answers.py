@@ -180,7 +180,7 @@ def answer_fields(
     folded = fold(question)
     mentions = mentions or []
     sentences, facts, sections = [], [], []
-    answered: list[tuple[AppRecord, str | None, list[str]]] = []
+    found_any = False  # a value for some (application, intent) pair
     same = yes_no and len(records) == 2 and _SAME.search(folded) is not None
     for intent in intents:
         answers = []
@@ -199,7 +199,7 @@ def answer_fields(
                 sentence = f"{_missing(record, intent)} Sa description indique : « {best[0]} »"
                 fact_values = [best[0].rstrip(".")]
             answers.append((record, sentence, fact_values))
-            answered.append((record, sentence, fact_values))
+            found_any = found_any or sentence is not None
             facts.extend(fact_values)
             sections.extend(s for s in _TYPES[intent].sections if s not in sections and sentence)
         if same:
@@ -222,5 +222,5 @@ def answer_fields(
         # "La fiche ne renseigne pas …" for every value asked is an abstention: the catalog does not
         # hold the answer, which is what a refusal says (staff reading either ask someone else). A
         # yes/no question still gets its verdict, and one value found is an answer.
-        abstained=not yes_no and not any(sentence for _, sentence, _ in answered),
+        abstained=not yes_no and not found_any,
     )

@@ -133,10 +133,15 @@ def cue_intents(text: str) -> list[str]:
     return [name for name in _CUES if spans.get(name)]
 
 
-def _blank(folded_tokens: list[Token], entities: list[EntityMatch]) -> str:
+def _inside(entities: list[EntityMatch]) -> set[int]:
+    """Positions of the tokens that belong to a linked name."""
+    return {i for e in entities for i in range(e.start, e.end)}
+
+
+def _blank(folded_tokens: list[Token], inside: set[int]) -> str:
     """The folded question without the linked names: "sites" in "Géo-observatoire … et des sites"
     belongs to the name and is no question about websites."""
-    return " ".join(t.folded for i, t in enumerate(folded_tokens) if not any(e.start <= i < e.end for e in entities))
+    return " ".join(t.folded for i, t in enumerate(folded_tokens) if i not in inside)
 
 
 def _masked(question: str, tokens: list[Token], entities: list[EntityMatch]) -> str:
@@ -151,8 +156,9 @@ def _masked(question: str, tokens: list[Token], entities: list[EntityMatch]) -> 
 
 
 def _value_words(records: list[AppRecord]) -> dict[str, set[str]]:
-    """Per list intent, the stems of the words its answers hold across the catalog, less the answer
-    templates' own words ("accessible", "adresse")."""
+    """Per list intent, the stems of the words its answers hold across the catalog, less the words
+    of the type's own phrasings — answer sentences, training, test and English templates
+    ("accessible", "adresse", "utilisateurs") — and of every application name."""
     out: dict[str, set[str]] = {}
     for qt in QUESTION_TYPES:
         if qt.name not in LIST_INTENTS:
@@ -198,7 +204,8 @@ class QuestionReader:
         # "statut de EMMY ? c'est toujours actif ?": each question of a message has its own form.
         clauses = [c.strip() + "?" for c in question.split("?") if c.strip()] or [question]
         parsed.yes_no = any(is_yes_no(fold(c), c) for c in clauses)
-        blank = self._corrected(_blank(linking.tokens, entities))
+        inside = _inside(entities)
+        blank = self._corrected(_blank(linking.tokens, inside))
         parsed.cue_intents = cue_intents(blank)
         if not entities and last_app_ids and not aggregate_cue and not parsed.unknown:
             if _FOLLOW_UP.search(folded) or len(folded.split()) <= 5:
@@ -211,19 +218,19 @@ class QuestionReader:
         if self.model is not None and self.embedder is not None:
             parsed.scores = self.model.predict(self.embedder.embed_question(_masked(question, linking.tokens, entities)))
         self._decide(parsed, aggregate_cue)
-        parsed.mentions = self._mentions(linking.tokens, entities)
+        parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.yes_no:
-            parsed.claims = self._claims(linking.tokens, entities, parsed.intents)
+            parsed.claims = self._claims(linking.tokens, inside, parsed.intents)
         return parsed
 
-    def _claims(self, tokens: list[Token], entities: list[EntityMatch], intents: list[str]) -> dict[str, list[str]]:
+    def _claims(self, tokens: list[Token], inside: set[int], intents: list[str]) -> dict[str, list[str]]:
         """The words of a yes/no question that are values of the list field it asks about: what it
         checks is in the list. A word counts when some record's answer for that field holds it."""
-        inside = {i for e in entities for i in range(e.start, e.end)}
         words = [t.folded for i, t in enumerate(tokens) if i not in inside and len(t.folded) >= 4 and t.folded not in STOPWORDS]
         claims = {}
         for intent in intents:
-            found = [w for w in words if intent in self.value_words and claim_stem(w) in self.value_words[intent]]
+            values = self.value_words.get(intent)
+            found = [w for w in words if values and claim_stem(w) in values]
             if found:
                 claims[intent] = found
         return claims
@@ -273,9 +280,8 @@ class QuestionReader:
                 return [UnknownMention(original)]
         return []
 
-    def _mentions(self, tokens: list[Token], entities: list[EntityMatch]) -> list[str]:
+    def _mentions(self, tokens: list[Token], inside: set[int]) -> list[str]:
         """Capitalised names of the question that are not its applications ("BRGM", "ADEME")."""
-        inside = {i for e in entities for i in range(e.start, e.end)}
         found = []
         for i, token in enumerate(tokens):
             word = token.original

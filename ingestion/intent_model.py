@@ -200,8 +200,6 @@ class IntentModel:
         return cls(meta["classes"], weights, mean, scale, meta["temperature"], meta)
 
 
-
-
 def ensure_intent_model(folder: Path, cache: Path, embed: EmbedMany, embedding_model: str) -> IntentModel:
     """The current model in ``folder`` (an index generation): kept, copied from ``cache``, or trained.
 
