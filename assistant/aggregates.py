@@ -64,6 +64,9 @@ class Facet:
     values: Callable[[AppRecord], list[str]]
     components: bool = False  # a value is several parts ("Java / Oracle"): a question may name some
     keywords: tuple[str, ...] = ()  # words that say which field a value belongs to ("famille Référentiels")
+    # Values are organisations with a site ("BRGM – Orléans", "SG/SNUM – Centre serveur de Toulouse"):
+    # naming either part, or the start of a one-word name ("chez ovh" for "OVHcloud"), names the value.
+    organisation: bool = False
 
 
 FACETS: list[Facet] = [
@@ -75,10 +78,16 @@ FACETS: list[Facet] = [
         "technology", "utilisant", lambda r: [p.strip() for p in (r.fact("technologie_principale") or "").split("/") if p.strip()],
         components=True, keywords=("techno", "technologie", "stack", "langage", "technology"),
     ),
-    Facet("hosting", "hébergées par", lambda r: [h.get("hebergeur") for h in r.hebergements if h.get("hebergeur")], keywords=("heberg", "hosted", "hosting")),
+    Facet(
+        "hosting", "hébergées par", lambda r: [h.get("hebergeur") for h in r.hebergements if h.get("hebergeur")],
+        keywords=("heberg", "hosted", "hosting"), organisation=True,
+    ),
     # People and organisations: "les applis où Laurent Blanc est chef de projet", "which apps have DGEC as MOA".
     Facet("contact", "dont un contact est", lambda r: [c.contact for c in r.contacts if c.contact], keywords=("contact", "chef", "responsable", "referent")),
-    Facet("actor", "dont un acteur est", lambda r: [a.acteur for a in r.acteurs if a.acteur], keywords=("moa", "moe", "acteur", "actor", "maitr")),
+    Facet(
+        "actor", "dont un acteur est", lambda r: [a.acteur for a in r.acteurs if a.acteur],
+        keywords=("moa", "moe", "acteur", "actor", "maitr"), organisation=True,
+    ),
 ]
 _YES_NO_LISTING = re.compile(r"\b(y a t il|y en a t il|existe t il|il y a des|est ce qu il (y a|existe)|are there|is there)\b")
 
@@ -141,6 +150,31 @@ def _value_positions(folded: str, value: str) -> list[int]:
     return positions
 
 
+_ORGANISATION_PARTS = re.compile(r"\s+[–-]\s+")
+# Question words that start organisation names by chance ("cloud" of "Cloud π Native" is a whole word).
+_NOT_A_PREFIX = {"les", "des", "une", "sur", "par", "pour", "qui", "app", "application", "applis", "chez"}
+
+
+def _part_positions(folded: str, value: str) -> list[int]:
+    """Where a part of an organisation value stands in the question: "BRGM" or "Orléans" of
+    "BRGM – Orléans", the place of a site ("Toulouse"), or a word of three letters or more that
+    starts a one-word name ("ovh" of "OVHcloud")."""
+    parts = [p for p in _ORGANISATION_PARTS.split(value) if len(fold(p)) >= 3]
+    if len(parts) > 1:
+        # A site is named by its place, its last word: "à Toulouse" for "Centre serveur de Toulouse".
+        for part in [*parts, *(p.split()[-1] for p in parts[1:] if len(p.split()[-1]) >= 4)]:
+            if positions := _value_positions(folded, part):
+                return positions
+    head = fold(parts[0]) if parts else ""
+    if " " not in head and len(head) >= 5:
+        offset = 0
+        for word in folded.split():
+            if len(word) >= 3 and word not in _NOT_A_PREFIX and head.startswith(word) and word != head:
+                return [offset]
+            offset += len(word) + 1
+    return []
+
+
 def _status_filters(folded: str, catalog: set[str]) -> list[Filter]:
     wanted: dict[str, bool] = {}
     for start, _, value in find_phrases(folded, STATUS_PHRASES):
@@ -164,6 +198,7 @@ def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
     used = " ".join(STATUS_PHRASES[p] for p in STATUS_PHRASES if f" {p} " in f" {folded} ")
     for facet in FACETS[1:]:
         matched: dict[str, int] = {}
+        by_part: set[str] = set()
         for key, value in by_folded[facet.name].items():
             if facet.name == "domain" and key in used:
                 continue  # "en construction" is the status, not the sub-domain "Construction"
@@ -171,10 +206,13 @@ def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
             if not positions and facet.name == "domain" and re.search(r"\bdomaines?\b|\bdomains?\b", folded):
                 # "le domaine logement" names "Logement, construction": after the word, its head word suffices.
                 positions = _value_positions(folded, value.split(",")[0])
+            if not positions and facet.organisation and (positions := _part_positions(folded, value)):
+                by_part.add(value)
             if positions:
                 matched[value] = positions[0]
-        # "Eau" inside "Eau, milieux aquatiques": keep the most specific values only.
-        specific = [v for v in matched if not any(o != v and set(_stems(v)) < set(_stems(o)) for o in matched)]
+        # "Eau" inside "Eau, milieux aquatiques": keep the most specific values only — of those named
+        # whole ("BRGM" stays beside "BRGM – Orléans" named by its part).
+        specific = [v for v in matched if not any(o != v and o not in by_part and set(_stems(v)) < set(_stems(o)) for o in matched)]
         if not specific:
             continue
         negatives = [v for v in specific if negated(folded, matched[v] + 1)]

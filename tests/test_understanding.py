@@ -241,6 +241,10 @@ def test_several_intents_get_every_answer(assistant: Assistant) -> None:
         ("y a combien de téléservices dans le catalogue ?", lambda r: r.famille == "Téléservices"),
         ("Combien d'applications ont Laurent Blanc comme chef de projet ?", lambda r: any(c.contact == "Laurent Blanc" for c in r.contacts)),
         ("Dans combien d'applis la DGEC intervient-elle ?", lambda r: any(a.acteur == "DGEC" for a in r.acteurs)),
+        # An organisation by a part of its value: the start of a one-word name, the place of a site.
+        ("combien d'applis hébergées chez ovh ?", lambda r: any(h.get("hebergeur") == "OVHcloud" for h in r.hebergements)),
+        ("combien d'applications sont hébergées à Orléans ?", lambda r: any("Orléans" in (h.get("hebergeur") or "") for h in r.hebergements)),
+        ("combien d'applis sont hébergées à Toulouse ?", lambda r: any("Toulouse" in (h.get("hebergeur") or "") for h in r.hebergements)),
     ],
 )
 def test_aggregates_are_counted_over_the_records(records, question: str, keep) -> None:  # type: ignore[no-untyped-def]
