@@ -206,7 +206,9 @@ def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
             if not positions and facet.name == "domain" and re.search(r"\bdomaines?\b|\bdomains?\b", folded):
                 # "le domaine logement" names "Logement, construction": after the word, its head word suffices.
                 positions = _value_positions(folded, value.split(",")[0])
-            if not positions and facet.organisation and (positions := _part_positions(folded, value)):
+            # A part alone is ambiguous ("à Orléans" may be the weather's): only beside the field's word.
+            named_field = any(k in folded for k in facet.keywords)
+            if not positions and facet.organisation and named_field and (positions := _part_positions(folded, value)):
                 by_part.add(value)
             if positions:
                 matched[value] = positions[0]
@@ -232,12 +234,14 @@ def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
 
 def _prefer_named_facets(query: AggregateQuery, folded: str) -> None:
     """A value several fields hold ("Référentiels": a family and a sub-domain) belongs to the field the
-    question names ("la famille Référentiels"); without such a word, to every field that holds it."""
+    question names ("la famille Référentiels"); without such a word, to every field that holds it. An
+    organisation is one value whatever its site: "hébergées au BRGM" is the host "BRGM – Orléans", not
+    the actor "BRGM"."""
     keywords = {f.name: f.keywords for f in FACETS}
     owners: dict[str, list[Filter]] = {}
     for f in query.filters:
         for value in f.values:
-            owners.setdefault(fold(value), []).append(f)
+            owners.setdefault(fold(_ORGANISATION_PARTS.split(value)[0]), []).append(f)
     for claims in owners.values():
         if len(claims) > 1:
             named = [f for f in claims if any(k in folded for k in keywords[f.facet])]

@@ -131,7 +131,7 @@ class Assistant:
         self._chat_models: dict[str, BaseChatModel] = dict(chat_models or {})
         embedder = self.retriever.embedder
         intent_model = ensure_intent_model(
-            self.retriever.index.gen_dir, settings.models_dir / "intent", embedder.embed_questions, embedder.name
+            self.retriever.index.gen_dir, settings.intent_cache, embedder.embed_questions, embedder.name
         )
         self.reader = QuestionReader(self.records, self.retriever.linker, self.retriever.index.bm25.vocab, intent_model, embedder)
 
@@ -169,14 +169,14 @@ class Assistant:
             plan.mode_used, plan.refusal = "refusal", REFUSAL
             return plan
         if spec.routed:
-            refusal = self._refusal(parsed)
+            # A listing also when no application is named but catalog values are ("Dans les fonctions
+            # support, qu'est-ce qui est en production ?") — then it is no off-topic request either.
+            query = parse_aggregate(parsed.resolved, self.records) if parsed.aggregate or not parsed.app_ids else None
+            refusal = self._refusal(parsed, criteria=bool(query and query.criteria))
             if refusal:
                 plan.mode_used, plan.refusal = "refusal", refusal
                 return plan
-            # A listing also when no application is named but catalog values are ("Dans les fonctions
-            # support, qu'est-ce qui est en production ?").
-            if parsed.aggregate or not parsed.app_ids:
-                query = parse_aggregate(parsed.resolved, self.records)
+            if query is not None:
                 aggregate = answer_aggregate(parsed.resolved, self.records, query) if parsed.aggregate or query.criteria else None
                 if aggregate:
                     plan.mode_used, plan.field_answer, plan.app_ids = "aggregate", aggregate, []
@@ -207,15 +207,16 @@ class Assistant:
         return (embedder.embed_passages(sentences) @ embedder.embed_question(question)).tolist()
 
     @staticmethod
-    def _refusal(parsed: ParsedQuestion) -> str | None:
-        """The refusal ``auto`` gives without generating: rules-changing requests, unknown names, off-topic."""
+    def _refusal(parsed: ParsedQuestion, criteria: bool = False) -> str | None:
+        """The refusal ``auto`` gives without generating: rules-changing requests, unknown names,
+        off-topic — unless the question filters on the catalog's own values (``criteria``)."""
         if parsed.injection:
             return REFUSAL
         if parsed.unknown and not parsed.app_ids:
             mention = parsed.unknown[0]
             near = f" Vouliez-vous dire {mention.near} ?" if mention.near else ""
             return refusal_for_app(mention.name) + near
-        if not parsed.app_ids and not parsed.aggregate and parsed.out_of_scope >= OUT_OF_SCOPE_REFUSAL:
+        if not parsed.app_ids and not parsed.aggregate and not criteria and parsed.out_of_scope >= OUT_OF_SCOPE_REFUSAL:
             return REFUSAL
         return None
 

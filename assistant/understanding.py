@@ -22,6 +22,7 @@ A follow-up without a name ("et son contact ?") takes the applications of the co
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ from ingestion.intent_model import MASK, IntentModel
 from ingestion.lexicon import ROLE_PHRASES, STATUS_PHRASES, claim_stem, is_yes_no
 from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
 from ingestion.out_of_scope import examples as out_of_scope_examples
+from ingestion.paraphrases import load_paraphrases
 from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
@@ -63,11 +65,13 @@ CUE_WORDS = frozenset(w for t in QUESTION_TYPES for c in t.cues for w in _litera
 
 
 def _registry_words() -> frozenset[str]:
-    """Every word of the registry's phrasings, answers and lexicons: the language of questions about
-    the catalog, which the catalog's own text may lack ("tourne", "écrire", "comme")."""
+    """Every word of the registry's phrasings, answers, lexicons and paraphrases: the language of
+    questions about the catalog, which the catalog's own text may lack ("tourne", "écrire", "comme")."""
+    paraphrases = load_paraphrases()
     texts: list[str] = [*out_of_scope_examples(), *AGGREGATE_EXAMPLES, *STATUS_PHRASES, *ROLE_PHRASES]
+    texts += [*paraphrases.aggregate.all(), *paraphrases.out_of_scope.all()]
     for t in QUESTION_TYPES:
-        texts += [*t.templates, *t.test_templates, *t.english, *t.answers]
+        texts += [*t.templates, *t.test_templates, *t.english, *t.answers, *paraphrases.types[t.name].all()]
     for t in AGGREGATE_TYPES:
         texts += [*t.templates, *t.test_templates, *t.answers]
     return frozenset(w for text in texts for w in fold(text.replace("{", " ").replace("}", " ")).split())
@@ -89,6 +93,8 @@ _QUESTION_WORDS = frozenset(
     projets service services outil renseigne renseignee renseignes lesquelles lesquels laquelle lequel combien quelles quels
     etre avoir faire donne donner dis dire indiquer merci bonjour please thanks apps tool tools software""".split()
 )
+# Shaped like a name: capitalised words joined by hyphens ("Hydro-Veille"), or CamelCase ("GeoSuivi").
+_COMPOUND = re.compile(r"\b[A-ZÀ-Ý][\w']*(?:-[A-ZÀ-Ý][\w']*)+|\b[A-Z][a-zà-ÿ]+[A-Z]\w*")
 _ACRONYMS_OF_PROSE = frozenset({"MOA", "MOE", "URL", "API", "SI", "DSI", "PDF", "SIG", "FAQ", "OK", "IA", "UE", "RGPD", "ID", "MEP", "CP"})
 
 
@@ -188,6 +194,8 @@ class QuestionReader:
         self.model = model
         self.embedder = embedder
         self.value_words = _value_words(records)
+        # Such names the catalog writes somewhere ("Auvergne-Rhône-Alpes", "PostgreSQL"): not unknown.
+        self.known_compounds = {fold(m) for r in records for m in _COMPOUND.findall(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))}
 
     def read(self, question: str, last_app_ids: list[str] | None = None) -> ParsedQuestion:
         linking = self.linker.read(question)
@@ -270,6 +278,10 @@ class QuestionReader:
         """Names the catalog has never seen, where a name stands — only in a question asking a field."""
         if not asks_a_field:
             return []
+        # A compound name the catalog never wrote, even of known words ("Hydro-Veille").
+        for match in _COMPOUND.finditer(question):
+            if fold(match.group()) not in self.known_compounds:
+                return [UnknownMention(match.group())]
         # Where a name stands first, then any long word the catalog has never used that is shaped like
         # a name rather than a French or English word ("qui gère vigiforet ?", not "contacter").
         candidates = [m.group(1) for m in _NAME_SLOT.finditer(folded)]

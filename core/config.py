@@ -57,6 +57,11 @@ class Settings(BaseModel):
         400, ge=64, description="Token budget of the catalog facts given to the generator (2 cores read ~150 tokens/s)."
     )
     min_relevance: float = Field(0.0, description="Fused-score threshold under which retrieval finds nothing.")
+    model_cache: Path | None = Field(
+        None,
+        description="Folder for the models Dyag trains from its own phrasings (the intent classifier, ~30 s), keyed by "
+        "their hash, so that other work directories reuse them; default: the work directory's models/.",
+    )
 
     # Generation
     backend: str = Field("llamacpp", description="Generation backend — " + backends_help() + ".")
@@ -111,6 +116,10 @@ class Settings(BaseModel):
     @property
     def models_dir(self) -> Path:
         return self.workdir / "models"
+
+    @property
+    def intent_cache(self) -> Path:
+        return (self.model_cache or self.models_dir) / "intent"
 
     @property
     def reports_dir(self) -> Path:

@@ -163,7 +163,7 @@ def ingest_catalog(
         BM25Index.build([c.id for c in chunks], [c.text for c in chunks]).save(gen_dir / "bm25")
         if progress:
             progress("intent model", 0, 1)
-        ensure_intent_model(gen_dir, settings.models_dir / "intent", embedder.embed_questions, embedder.name)
+        ensure_intent_model(gen_dir, settings.intent_cache, embedder.embed_questions, embedder.name)
         write_manifest(
             gen_dir,
             IndexManifest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,21 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def make_settings(workdir: Path, **overrides) -> Settings:
-    return load_config(overrides={"workdir": workdir, **overrides}, env={}, cwd=workdir)
+    shared = {"model_cache": Path(os.environ["DYAG_MODEL_CACHE"])} if "DYAG_MODEL_CACHE" in os.environ else {}
+    return load_config(overrides={"workdir": workdir, **shared, **overrides}, env={}, cwd=workdir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One intent classifier per embedding model for the whole session (~30 s each to train), as a
+    user who sets ``model_cache`` gets: work directories, CLI runs and servers all reuse it."""
+    previous = os.environ.get("DYAG_MODEL_CACHE")
+    os.environ["DYAG_MODEL_CACHE"] = str(tmp_path_factory.mktemp("model-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("DYAG_MODEL_CACHE", None)
+    else:
+        os.environ["DYAG_MODEL_CACHE"] = previous
 
 
 def write_catalog(path: Path, records: list[dict], key: str = "applicationsia mini") -> Path:
