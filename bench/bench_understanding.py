@@ -1,6 +1,6 @@
 """``auto`` mode on the question sets: accuracy per set and per kind of phrasing, and latency.
 
-    python bench/bench_understanding.py [--workdir .dyag/bench-understanding] [--run RUN] [--holdout] [--final]
+    python bench/bench_understanding.py [--workdir .dyag/bench-understanding] [--run RUN] [--holdout] [--final] [--fresh] [--blind]
 
 Sets: examples/questions/natural.jsonl (phrased by someone who never saw Dyag's templates: informal,
 typos, English, full names, look-alikes…), the held-out template questions (test.jsonl) and the
@@ -9,7 +9,9 @@ hand-written edge cases; with ``--holdout``, also natural_holdout.jsonl, a secon
 natural_final.jsonl, a third, written by four personas after the router was finished and measured
 once at the end (bench/RESULTS.md): do not tune on it, or it stops measuring anything; with ``--fresh``,
 natural_fresh.jsonl, a fourth set by a fifth author, split by id: its odd rows (``natural_fresh_dev``)
-were used to mend the router, its even rows (``natural_fresh_test``) only measured. Latency is reported
+were used to mend the router, its even rows (``natural_fresh_test``) only measured; with ``--blind``,
+natural_blind.jsonl, a fifth set by a sixth author, split the same way (``natural_blind_dev`` /
+``natural_blind_test``). Latency is reported
 for the answers that need no generation (exact, aggregate, refusal) and for the generated ones.
 """
 
@@ -33,7 +35,16 @@ def main() -> None:
     from eval import metrics
     from eval.questions import load_questions
     from eval.runner import _conversation_for
-    from examples import CATALOG, EDGE_CASES, NATURAL_FINAL, NATURAL_FRESH, NATURAL_HOLDOUT, NATURAL_QUESTIONS, TEST_QUESTIONS
+    from examples import (
+        CATALOG,
+        EDGE_CASES,
+        NATURAL_BLIND,
+        NATURAL_FINAL,
+        NATURAL_FRESH,
+        NATURAL_HOLDOUT,
+        NATURAL_QUESTIONS,
+        TEST_QUESTIONS,
+    )
     from ingestion.index import current_generation_dir, with_index_embedding
     from ingestion.ingest import ingest_catalog
 
@@ -43,6 +54,7 @@ def main() -> None:
     parser.add_argument("--holdout", action="store_true", help="Also measure natural_holdout.jsonl.")
     parser.add_argument("--final", action="store_true", help="Also measure natural_final.jsonl (the untouched set).")
     parser.add_argument("--fresh", action="store_true", help="Also measure natural_fresh.jsonl, its dev (odd ids) and test (even ids) halves apart.")
+    parser.add_argument("--blind", action="store_true", help="Also measure natural_blind.jsonl, its dev (odd ids) and test (even ids) halves apart.")
     parser.add_argument("--only", nargs="*", default=None, help="Measure only these sets (by name).")
     args = parser.parse_args()
 
@@ -57,6 +69,8 @@ def main() -> None:
         sets["natural_final"] = NATURAL_FINAL
     if args.fresh:
         sets["natural_fresh_dev"] = sets["natural_fresh_test"] = NATURAL_FRESH
+    if args.blind:
+        sets["natural_blind_dev"] = sets["natural_blind_test"] = NATURAL_BLIND
     if args.only:
         sets = {name: path for name, path in sets.items() if name in args.only}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
@@ -65,7 +79,7 @@ def main() -> None:
     kinds: dict[str, dict[str, list[int]]] = {}
     for name, path in sets.items():
         questions = load_questions(path, name)
-        if name.startswith("natural_fresh_"):
+        if name.endswith(("_dev", "_test")):
             odd = name.endswith("_dev")
             questions = [q for q in questions if (int(q.id.rsplit("-", 1)[1]) % 2 == 1) == odd]
         fast, slow, right = [], [], 0
@@ -84,7 +98,7 @@ def main() -> None:
             f"| {name} | {len(questions)} | {right / len(questions):.1%} | {metrics.percentile(fast, 50):.0f} | "
             f"{metrics.percentile(fast, 95):.0f} | {len(slow)} | {p50_slow} |"
         )
-    for name in ("natural", "natural_holdout", "natural_final", "natural_fresh_dev", "natural_fresh_test"):
+    for name in ("natural", "natural_holdout", "natural_final", "natural_fresh_dev", "natural_fresh_test", "natural_blind_dev", "natural_blind_test"):
         if name in kinds:
             print(f"\n{name}, per kind:\n\n| kind | right | n |\n|---|---:|---:|")
             for kind, scores in sorted(kinds[name].items()):

@@ -17,3 +17,6 @@ NATURAL_FINAL = QUESTIONS / "natural_final.jsonl"
 # A fourth set by a fifth author (session 4): its odd-numbered rows were used to mend the router,
 # its even-numbered rows were measured only before and after (bench/bench_understanding.py --fresh).
 NATURAL_FRESH = QUESTIONS / "natural_fresh.jsonl"
+# A fifth set by a sixth author (session 5), written before the classifier's paraphrases were used:
+# split by id the same way (bench/bench_understanding.py --blind).
+NATURAL_BLIND = QUESTIONS / "natural_blind.jsonl"
