@@ -186,6 +186,14 @@ class Assistant:
                 plan.field_answer = answer_fields(records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar, parsed.claims)
                 plan.mode_used = "field"
                 return plan
+            if parsed.app_ids and parsed.likely_intents:
+                # Unsure which field, but the record holds none of the likely ones ("Que font les Fichiers
+                # fonciers ?": no functions, no description): say so rather than let a model guess.
+                records = [self.by_id[a] for a in parsed.app_ids]
+                empty = answer_fields(records, parsed.likely_intents, question, parsed.yes_no, parsed.mentions, self._similar, parsed.claims)
+                if empty is not None and empty.abstained:
+                    plan.field_answer, plan.mode_used = empty, "field"
+                    return plan
         if spec.context:
             # A named application's sections are few (≤ ~10): rank them all, so that _context can pick
             # the ones the intent asks for even when retrieval ranks them low.

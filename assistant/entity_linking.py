@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
+from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
 
@@ -53,7 +54,14 @@ _CAMEL_TAIL = re.compile(r"^[A-Z][a-z]+([A-Z][a-z]+[A-Z][A-Za-z]{2,})$")  # "Dia
 _BRACKETED = re.compile(r"\(([A-Z0-9][A-Z0-9'’\- ]{1,20})\)")
 _WORD = re.compile(r"[^\W_]+")
 # Lower-case words that make a known name another product when they follow it ("geonature mobile").
-VARIANT_WORDS = frozenset("mobile pro lite express next cloud premium junior bis".split())
+VARIANT_WORDS = frozenset("mobile pro lite express next cloud premium junior bis web".split())
+
+
+# The words of the registry's phrasings ("statut", "contact", "site"…): after a name, they ask about
+# it ("VIGIEAU STATUT") — they do not extend it into another application's name.
+FIELD_WORDS = frozenset(
+    w for t in QUESTION_TYPES for text in (*t.templates, *t.test_templates, *t.english) for w in fold(text.replace("{app}", " ")).split()
+) - VARIANT_WORDS
 
 
 def _digits(text: str) -> str:
@@ -202,7 +210,7 @@ class EntityLinker:
         """The applications a question names, and the names it uses that the catalog does not hold."""
         tokens = tokenize(question)
         folded = [t.folded for t in tokens]
-        matches = self._exact(folded)
+        matches = self._exact(folded, self._glued_apart(question, tokens))
         covered = {i for m in matches for i in range(m.start, m.end)}
         near: list[UnknownMention] = []
         matches += self._fuzzy(folded, covered, tokens, near)
@@ -221,7 +229,13 @@ class EntityLinker:
 
     # ------------------------------------------------------------------ matching
 
-    def _exact(self, tokens: list[str]) -> list[EntityMatch]:
+    @staticmethod
+    def _glued_apart(question: str, tokens: list[Token]) -> set[int]:
+        """Positions ``i`` where tokens ``i`` and ``i + 1`` may not be glued into one name: what stands
+        between them is more than a space or a hyphen ("GEOB, s'il" is no "GEOBS")."""
+        return {i for i in range(len(tokens) - 1) if question[tokens[i].end : tokens[i + 1].start].strip(" -")}
+
+    def _exact(self, tokens: list[str], apart: set[int]) -> list[EntityMatch]:
         found: list[EntityMatch] = []
         for i, tok in enumerate(tokens):
             for alias in self._by_first.get(tok, []):
@@ -234,7 +248,8 @@ class EntityLinker:
                     found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), score, i, i + n, True, alias.kind))
             for n in (1, 2, 3):
                 # "on de" is not "ONDE": common words glued together name nothing.
-                if i + n <= len(tokens) and (n == 1 or not all(t in STOPWORDS for t in tokens[i : i + n])):
+                glued = n == 1 or not (all(t in STOPWORDS for t in tokens[i : i + n]) or apart & set(range(i, i + n - 1)))
+                if i + n <= len(tokens) and glued:
                     compact = "".join(tokens[i : i + n])
                     for alias in self._compact.get(compact, []):
                         found.append(EntityMatch(alias.app_id, alias.name, compact, 99.0 if alias.kind != "part" else 96.0, i, i + n, True, alias.kind))
@@ -286,11 +301,12 @@ class EntityLinker:
             return None
         last, following = tokens[match.end - 1], tokens[match.end]
         between = question[last.end : following.start]
-        if between not in (" ", "-") or not (following.original[:1].isupper() or following.folded in VARIANT_WORDS):
+        version = following.folded.isdigit() and len(following.folded) <= 2  # "RPLS 2", not "GASPAR 2023"
+        if between not in (" ", "-") or not (following.original[:1].isupper() or following.folded in VARIANT_WORDS or version):
             return None
         word = following.folded
-        if word in STOPWORDS or word.isdigit() or word in self._by_first:
-            return None  # a common word, a number, or the start of another application's name
+        if word in STOPWORDS or word in FIELD_WORDS or (word.isdigit() and not version) or word in self._by_first:
+            return None  # a common word, a field asked about ("VIGIEAU STATUT"), a year, another name's start
         extended = tuple(t.folded for t in tokens[match.start : match.end + 1])
         if any(a.tokens[: len(extended)] == extended for a in self._aliases):
             return None  # the beginning of a longer name: exact matching decides

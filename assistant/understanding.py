@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 LIST_INTENTS = frozenset({"users", "functions", "technology", "hosting", "domains", "related_apps", "related_data", "actors", "websites", "contacts"})
 CONFIDENT = 0.5  # classifier probability at which its intent alone earns the exact answer
 LIKELY = 0.15  # probability at which an intent's fields go to the generator when unsure
+SURE = 0.8  # classifier probability of one cue intent at which it may rule out another …
+RULED_OUT = 0.02  # … that it gives less than this, in the same clause (see _pruned)
 OUT_OF_SCOPE_REFUSAL = 0.6
 AGGREGATE_PROBABILITY = 0.5
 MAX_APPS = 3
@@ -79,7 +81,9 @@ def _registry_words() -> frozenset[str]:
 
 REGISTRY_WORDS = _registry_words()
 _OVERRIDES = {t.name: t.overrides for t in QUESTION_TYPES}
+_SINGLE = frozenset(t.name for t in QUESTION_TYPES)  # the classifier's classes about one application
 _AGGREGATE = re.compile("|".join(AGGREGATE_CUES))
+_CLAUSE = re.compile(r"\b(et|and|ou|or|puis|plus|aussi|ensuite|qui|quel|quelle|quels|quelles|quand|comment|combien|what|who|when|where|which|how)\b")
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord|and|also)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application|its|it)\b")
 # Where a name stands: after these words ("le statut de zorglub", "l'appli zorglub").
 _NAME_SLOT = re.compile(r"\b(?:de|d|du|pour|sur|avec|application|appli|app|logiciel|outil|of|for|about)\s+([a-z][a-z0-9]{3,})\b")
@@ -126,6 +130,11 @@ class ParsedQuestion:
 
 def cue_intents(text: str) -> list[str]:
     """Intents whose cues match the folded ``text``, with overrides applied span by span."""
+    return list(cue_spans(text))
+
+
+def cue_spans(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Per intent whose cues match the folded ``text`` (registry order), where they match."""
     spans = {name: [m.span() for c in cues for m in c.finditer(text)] for name, cues in _CUES.items()}
     spans = {name: found for name, found in spans.items() if found}
     for winner, losers in _OVERRIDES.items():
@@ -136,7 +145,33 @@ def cue_intents(text: str) -> list[str]:
                 contains = lambda s, w: s[0] <= w[0] and w[1] <= s[1] and s != w  # noqa: E731
                 spans[winner] = [w for w in spans[winner] if not any(contains(s, w) for s in spans[loser])]
                 spans[loser] = [s for s in spans[loser] if not any(s[0] < w[1] and w[0] < s[1] for w in spans[winner])]
-    return [name for name in _CUES if spans.get(name)]
+    return {name: spans[name] for name in _CUES if spans.get(name)}
+
+
+def _one_clause(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """No conjunction nor question word between the two spans: they belong to one question."""
+    first, second = sorted([a, b])
+    return _CLAUSE.search(text[first[1] : second[0]]) is None
+
+
+def _pruned(text: str, spans: dict[str, list[tuple[int, int]]], scores: dict[str, float]) -> list[str]:
+    """The cue intents, less those the classifier rules out beside a sure one in the same clause.
+
+    "la technologie utilisée par TAXREF" fires the users cue ("utilisée par") and the technology
+    cue; the classifier gives technology 0.98 and users < 0.01, and no "et" or question word stands
+    between them: one question, about technology. "statut actuel + qui est MOA" keeps both (a
+    question word starts the second).
+    """
+    names = list(spans)
+    if len(names) < 2 or not scores:
+        return names
+    best = max(names, key=lambda n: scores.get(n, 0.0))
+    if scores.get(best, 0.0) < SURE:
+        return names
+    return [
+        n for n in names
+        if n == best or scores.get(n, 0.0) >= RULED_OUT or not all(any(_one_clause(text, s, b) for b in spans[best]) for s in spans[n])
+    ]
 
 
 def _inside(entities: list[EntityMatch]) -> set[int]:
@@ -214,17 +249,21 @@ class QuestionReader:
         parsed.yes_no = any(is_yes_no(fold(c), c) for c in clauses)
         inside = _inside(entities)
         blank = self._corrected(_blank(linking.tokens, inside))
-        parsed.cue_intents = cue_intents(blank)
+        spans = cue_spans(blank)
+        parsed.cue_intents = list(spans)
         if not entities and last_app_ids and not aggregate_cue and not parsed.unknown:
             if _FOLLOW_UP.search(folded) or len(folded.split()) <= 5:
                 parsed.follow_up = True
                 parsed.app_ids = list(last_app_ids)
                 names = " et ".join(self.by_id[a].nom for a in parsed.app_ids if a in self.by_id)
                 parsed.resolved = f"{question} (application : {names})"
-        if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
-            parsed.unknown = self._unknown_names(question, folded, bool(parsed.cue_intents))
         if self.model is not None and self.embedder is not None:
             parsed.scores = self.model.predict(self.embedder.embed_question(_masked(question, linking.tokens, entities)))
+            parsed.cue_intents = _pruned(blank, spans, parsed.scores)
+        if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
+            single = [p for name, p in parsed.scores.items() if name in _SINGLE]
+            asks_a_field = bool(parsed.cue_intents) or (bool(single) and max(single) >= CONFIDENT)
+            parsed.unknown = self._unknown_names(question, folded, asks_a_field)
         self._decide(parsed, aggregate_cue)
         parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.yes_no:
@@ -262,8 +301,7 @@ class QuestionReader:
 
     def _decide(self, parsed: ParsedQuestion, aggregate_cue: bool) -> None:
         scores = parsed.scores
-        single = {t.name for t in QUESTION_TYPES}
-        ranked = sorted((p, name) for name, p in scores.items() if name in single)[::-1]
+        ranked = sorted((p, name) for name, p in scores.items() if name in _SINGLE)[::-1]
         parsed.likely_intents = [name for p, name in ranked[:2] if p >= LIKELY]
         asks_own_field = bool(parsed.app_ids and parsed.cue_intents)
         parsed.aggregate = not asks_own_field and (aggregate_cue or scores.get(AGGREGATE, 0.0) >= AGGREGATE_PROBABILITY)

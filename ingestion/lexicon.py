@@ -22,7 +22,8 @@ STATUS_PHRASES: dict[str, str] = {
     "abandonnee": "arretee", "abandonnees": "arretee", "decommissionnee": "arretee", "decommissionnees": "arretee",
     "fermee": "arretee", "fermees": "arretee", "retiree": "arretee", "retirees": "arretee", "stoppee": "arretee", "stoppees": "arretee",
     "plus utilisee": "arretee", "plus utilisees": "arretee", "decommissioned": "arretee", "retired": "arretee", "stopped": "arretee",
-    "shut down": "arretee", "discontinued": "arretee", "dead": "arretee",
+    "shut down": "arretee", "discontinued": "arretee", "dead": "arretee", "debranchee": "arretee", "debranchees": "arretee",
+    "debranche": "arretee", "debranches": "arretee",
     # in production
     "en production": "en production", "en prod": "en production", "en service": "en production", "en ligne": "en production",
     "actives": "en production", "active": "en production", "operationnelle": "en production", "operationnelles": "en production",
@@ -38,7 +39,7 @@ STATUS_PHRASES: dict[str, str] = {
     "in development": "en construction", "under development": "en construction",
     # planned
     "en projet": "en projet", "au stade de projet": "en projet", "au stade du projet": "en projet", "prevue": "en projet", "prevues": "en projet",
-    "planned": "en projet", "project stage": "en projet", "at the project stage": "en projet",
+    "dans les cartons": "en projet", "planned": "en projet", "project stage": "en projet", "at the project stage": "en projet",
 }
 
 # Folded phrase → folded contact role of the catalog.

@@ -82,7 +82,7 @@ INJECTION_CUES: tuple[str, ...] = (
 
 SECRET_CUES: tuple[str, ...] = (
     r"\bmots? de passe\b", r"\bpassword", r"\bidentifiants? de connexion\b", r"\bcle (d )?api\b", r"\bapi key", r"\bmdp\b",
-    r"\blogin\b", r"\bmes identifiants\b",
+    r"\blogin\b", r"\bmes identifiants\b", r"\bidentifiants? (du|d un|de|d) (compte|acces)\b", r"\bcomptes? de service\b",
     r"\btoken d acces\b", r"\baccess token\b", r"\bjetons? (d acces|d api|d authentification|de connexion)\b", r"\bapi tokens?\b",
     r"\b(bearer|auth) tokens?\b", r"\bcode secret\b", r"\bcredentials?\b", r"\blogin et mot\b",
 )

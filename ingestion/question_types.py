@@ -75,7 +75,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("overview",),
         labels=("Statut",),
         missing="de statut",
-        cues=(r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b", r"\b(marche|fonctionne|tourne)(nt)? (encore|toujours)\b", r"\b(encore|toujours) (utilise|actif|active|en service|en ligne|disponible)", r"\bstatus\b", r"\bstill (running|used|in use|active|alive|live)\b", r"\bin production\b", r"\bdecommission", r"\bretired\b", r"\b(deja )?ouverte?s?\b(?! en production)", r"\ben est ou\b"),
+        cues=(r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b", r"\b(marche|fonctionne|tourne)(nt)? (encore|toujours)\b", r"\b(encore|toujours) (utilise|actif|active|en service|en ligne|disponible|maintenue?s?)", r"\bmaintenue?s? (encore|toujours)\b", r"\bstatus\b", r"\bstill (running|used|in use|active|alive|live)\b", r"\bin production\b", r"\bdecommission", r"\bretired\b", r"\b(deja )?ouverte?s?\b(?! en production)", r"\ben est ou\b"),
         english=("What is the status of {app}?", "Is {app} in production?", "Is {app} still running?", "status of {app}", "Has {app} been retired?",),
     ),
     QuestionType(
@@ -242,7 +242,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("contacts",),
         "medium",
         missing="de contact",
-        cues=(r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bmel\b", r"\bresponsable", r"\bchef de projet", r"\breferent", r"\bqui (gere|s occupe|est en charge)", r"\bsolliciter\b", r"\bm adresser\b", r"\binterlocut", r"\bsupport\b", r"\bassistance\b", r"\bj ecris a qui\b", r"\ba qui (ecrire|m adresser|je m adresse|dois je)", r"\bpreviens qui\b", r"\bwho (should i|do i|to) (contact|write|email|ask|call)\b", r"\breach out\b", r"\bget in touch\b", r"\bpoint of contact\b", r"\bwho (should i|do i|can i) (talk|speak) to\b", r"\bresp (d )?appli", r"\bproject (manager|lead)\b", r"\bin charge\b", r"\bowner\b", r"\bhelpdesk\b", r"\ben charge\b", r"\badresse (electronique|mail|e mail|courriel|email|de messagerie)\b", r"\bmail\b"),
+        cues=(r"\bcontact", r"\bjoindre\b", r"\bcourriel", r"\be ?mail", r"\bmel\b", r"\bresponsable", r"\bchef de proj", r"\breferent", r"\bqui (gere|s occupe|est en charge)", r"\bsolliciter\b", r"\bm adresser\b", r"\binterlocut", r"\bsupport\b", r"\bassistance\b", r"\bj ecris a qui\b", r"\ba qui (ecrire|m adresser|je m adresse|dois je)", r"\bpreviens qui\b", r"\bwho (should i|do i|to) (contact|write|email|ask|call)\b", r"\breach out\b", r"\bget in touch\b", r"\bpoint of contact\b", r"\bwho (should i|do i|can i) (talk|speak) to\b", r"\bresp (d )?appli", r"\bproject (manager|lead)\b", r"\bin charge\b", r"\bowner\b", r"\bhelpdesk\b", r"\ben charge\b", r"\badresse (electronique|mail|e mail|courriel|email|de messagerie)\b", r"\bmail\b"),
         english=("Who should I contact about {app}?", "Who is the project manager of {app}?", "email address for {app} support?", "Who is in charge of {app}?",),
     ),
     QuestionType(
@@ -513,7 +513,7 @@ QUESTION_TYPES: list[QuestionType] = [
         "medium",
         labels=("Fonctions",),
         missing="de fonctions",
-        cues=(r"\bfonctionnalites?\b", r"\bfonctions (de|d|principales|offertes|assurees)\b", r"\bon (y )?fait quoi\b", r"\bfeatures?\b", r"\bfunctions?\b", r"\bwhat can (users|i|you) do\b", r"\bpermet(tent)? de faire\b", r"\bpossibilites\b"),
+        cues=(r"\bfonctionnalites?\b", r"\bfonctions (de|d|principales|offertes|assurees)\b", r"\bquelles? (sont les )?fonctions\b", r"\bon (y )?fait quoi\b", r"\bfeatures?\b", r"\bfunctions?\b", r"\bwhat can (users|i|you) do\b", r"\bpermet(tent)? de faire\b", r"\bpossibilites\b"),
         english=("What are the features of {app}?", "What can users do in {app}?", "functions of {app}"),
         overrides=("description", "users"),
     ),
