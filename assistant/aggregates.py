@@ -18,7 +18,7 @@ from typing import Callable
 from assistant.field_answers import FieldAnswer
 from ingestion.aggregate_types import COUNT_CUES
 from ingestion.facts import MAX_LISTED, join
-from ingestion.lexicon import STATUS_PHRASES, find_phrases, negated
+from ingestion.lexicon import ROLE_PHRASES, STATUS_PHRASES, find_phrases, negated
 from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
@@ -115,13 +115,20 @@ class Filter:
 class Presence:
     type_name: str
     present: bool
+    role: str = ""  # a contact of this role ("Support"), for type "contacts"
 
     def keeps(self, record: AppRecord) -> bool:
-        # A site the export mangled is still a site the record lists (the answer shows it as exported).
-        holds = bool(record.sites) if self.type_name == "websites" else _TYPES[self.type_name].extract(record) is not None
+        if self.role:
+            holds = any(c.role and fold(c.role) == fold(self.role) for c in record.contacts)
+        elif self.type_name == "websites":
+            holds = bool(record.sites)  # a site the export mangled is still a site the record lists
+        else:
+            holds = _TYPES[self.type_name].extract(record) is not None
         return holds == self.present
 
     def describe(self) -> str:
+        if self.role:
+            return ("avec" if self.present else "sans") + f" contact « {self.role} »"
         return ("avec " if self.present else "sans ") + _TYPES[self.type_name].missing.removeprefix("de ").removeprefix("d'")
 
 
@@ -229,6 +236,14 @@ def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
         if re.search(missing, folded) or (type_name == "related_apps" and re.search(r"\b(reliee?s?|liee?s?|connectee?s?) a aucune\b", folded)):
             query.presence.append(Presence(type_name, False))
             break
+    if not any(f.facet == "contact" for f in query.filters) and not any(p.type_name == "contacts" for p in query.presence):
+        # A contact role: "combien d'applis ont un chef de projet ?", "lesquelles n'ont pas de support ?"
+        roles = {fold(c.role): c.role for r in records for c in r.contacts if c.role}
+        taken = {w for f in query.filters for v in f.values for w in fold(v).split()}  # "support" of "Fonctions support"
+        for start, end, role in find_phrases(folded, ROLE_PHRASES):
+            if role in roles and not set(folded[start:end].split()) <= taken:
+                query.presence.append(Presence("contacts", not negated(folded, start), roles[role]))
+                break
     return query
 
 

@@ -32,7 +32,7 @@ from rapidfuzz.distance import OSA
 from assistant.entity_linking import STOPWORDS, EntityLinker, EntityMatch, Token, UnknownMention
 from ingestion.aggregate_types import AGGREGATE, AGGREGATE_CUES, AGGREGATE_EXAMPLES, AGGREGATE_TYPES
 from ingestion.intent_model import MASK, IntentModel
-from ingestion.lexicon import ROLE_PHRASES, STATUS_PHRASES, claim_stem, is_yes_no
+from ingestion.lexicon import ROLE_PHRASES, SHORT_FORMS, STATUS_PHRASES, claim_stem, is_yes_no
 from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
 from ingestion.out_of_scope import examples as out_of_scope_examples
 from ingestion.paraphrases import load_paraphrases
@@ -273,7 +273,8 @@ class QuestionReader:
     def _claims(self, tokens: list[Token], inside: set[int], intents: list[str]) -> dict[str, list[str]]:
         """The words of a yes/no question that are values of the list field it asks about: what it
         checks is in the list. A word counts when some record's answer for that field holds it."""
-        words = [t.folded for i, t in enumerate(tokens) if i not in inside and len(t.folded) >= 4 and t.folded not in STOPWORDS]
+        spelled = [SHORT_FORMS.get(t.folded, t.folded) for i, t in enumerate(tokens) if i not in inside]
+        words = [w for w in spelled if len(w) >= 4 and w not in STOPWORDS]
         claims = {}
         for intent in intents:
             values = self.value_words.get(intent)

@@ -72,6 +72,14 @@ _YES_NO = re.compile(
 _NEGATED = re.compile(r"\b(pas|non|not|sauf|except|hors|aren t|isn t)\b(\W+\w+){0,2}\W*$")
 
 
+# Short forms staff write for the words the catalog spells out: "un site de doc ?" asks for a
+# site labelled « Documentation ».
+SHORT_FORMS: dict[str, str] = {
+    "doc": "documentation", "docs": "documentation", "prod": "production", "preprod": "preproduction", "dev": "developpement",
+    "techno": "technologie", "technos": "technologie", "infos": "informations", "info": "information",
+}
+
+
 def claim_stem(word: str) -> str:
     """A folded word without its plural, for yes/no claims: "notaires" tests "Notaires"."""
     return word[:-1] if len(word) > 4 and word[-1] in "sx" else word

@@ -203,6 +203,9 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         ("Est-il vrai que GASPAR est arrêtée ?", "Non", "En production"),
         ("GIDAF, en prod ou pas ?", "Oui", "En production"),
         ("Je crois que SISPEA est hébergé chez OVH, je me trompe ?", "Non", "OFB"),
+        # Short forms are the words the catalog spells out: "doc" is a « Documentation » site.
+        ("vigieau y a un site de doc ?", "Non", "Production"),
+        ("GIDAF a-t-il un site de doc ?", "Oui", "gidaf-doc"),
     ],
 )
 def test_yes_no_questions_get_yes_or_no_and_the_value(assistant: Assistant, question: str, starts: str, contains: str) -> None:
@@ -269,6 +272,9 @@ def test_several_intents_get_every_answer(assistant: Assistant) -> None:
         # An organisation by a part of its value: the start of a one-word name, the place of a site.
         ("combien d'applis hébergées chez ovh ?", lambda r: any(h.get("hebergeur") == "OVHcloud" for h in r.hebergements)),
         ("combien d'applications sont hébergées à Orléans ?", lambda r: any("Orléans" in (h.get("hebergeur") or "") for h in r.hebergements)),
+        ("How many apps list a Support contact?", lambda r: any(c.role == "Support" for c in r.contacts)),
+        ("lesquelles n'ont pas de chef de projet ?", lambda r: not any(c.role == "Chef de projet" for c in r.contacts)),
+        ("Combien d'applications du domaine Fonctions support ?", lambda r: any(d.domaine == "Fonctions support" for d in r.domaines)),
         ("y a combien d'applis encore dans les cartons ?", lambda r: r.statut == "En projet"),
         ("Combien d'applications ont été définitivement débranchées ?", lambda r: r.statut == "Arrêtée"),
         ("Combien d'applications ont un descriptif vide ?", lambda r: not r.fact("descriptif")),
