@@ -149,6 +149,11 @@ def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sente
             return True
         if any(other in folded for other in ("national", "regional", "departemental", "local") if other != value[:len(other)]):
             return False
+    # "BNPE a-t-elle un contact support ?": whether a contact (or actor) of that role exists.
+    if intent == "contacts" and (roles := _wanted(folded, ROLE_PHRASES)):
+        return any(c.role and fold(c.role) in roles for c in record.contacts)
+    if intent == "actors" and (roles := _wanted(folded, ACTOR_ROLE_PHRASES)) and not mentions:
+        return any(a.role and fold(a.role) in roles for a in record.acteurs)
     if mentions and sentence:
         return all(fold(m) in fold(sentence) for m in mentions)
     if claims and sentence:
@@ -206,6 +211,14 @@ def answer_fields(
             values = [fv for _, _, fv in answers]
             verdict = "Oui" if values[0] and values[0] == values[1] else "Non"
             sentences.append(f"{verdict}. " + " ".join(s or _missing(r, intent) for r, s, _ in answers))
+            continue
+        if yes_no and len(records) == 2 and intent == "related_apps":
+            # "PLAT'AU est-il lié à Sitadel ?": one verdict, whichever of the two lists the other.
+            linked = any(s and fold(other.nom) in fold(s) for (_, s, _), other in zip(answers, reversed(records)))
+            if linked:
+                sentences.append("Oui. " + " ".join(s for _, s, _ in answers if s))
+            else:
+                sentences.append("Non. " + " ".join(s or _missing(r, intent) for r, s, _ in answers))
             continue
         for record, sentence, _ in answers:
             text = sentence or _missing(record, intent)

@@ -36,7 +36,7 @@ from ingestion.lexicon import ROLE_PHRASES, SHORT_FORMS, STATUS_PHRASES, claim_s
 from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
 from ingestion.out_of_scope import examples as out_of_scope_examples
 from ingestion.paraphrases import load_paraphrases
-from ingestion.question_types import QUESTION_TYPES
+from ingestion.question_types import QUESTION_TYPES, QuestionType
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
 
@@ -84,6 +84,7 @@ _OVERRIDES = {t.name: t.overrides for t in QUESTION_TYPES}
 _SINGLE = frozenset(t.name for t in QUESTION_TYPES)  # the classifier's classes about one application
 _AGGREGATE = re.compile("|".join(AGGREGATE_CUES))
 _CLAUSE = re.compile(r"\b(et|and|ou|or|puis|plus|aussi|ensuite|qui|quel|quelle|quels|quelles|quand|comment|combien|what|who|when|where|which|how)\b")
+_BY_WHOM = re.compile(r"\b(?:par|by|aux|to) (?:les |des |la |le |l |the )?([a-z]{4,})\b")
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord|and|also)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application|its|it)\b")
 # Where a name stands: after these words ("le statut de zorglub", "l'appli zorglub").
 _NAME_SLOT = re.compile(r"\b(?:de|d|du|pour|sur|avec|application|appli|app|logiciel|outil|of|for|about)\s+([a-z][a-z0-9]{3,})\b")
@@ -196,19 +197,22 @@ def _masked(question: str, tokens: list[Token], entities: list[EntityMatch]) -> 
     return "".join([*out, question[last:]])
 
 
+def _asking_words(qt: QuestionType) -> set[str]:
+    """Stems of the words that ask about a type's field ("public", "utilisateurs", "site") or frame
+    its answer: its answer sentences, training, test and English templates."""
+    phrasing = " ".join([*qt.answers, *qt.templates, *qt.test_templates, *qt.english]).replace("{", " ").replace("}", " ")
+    return {claim_stem(w) for w in fold(phrasing).split()}
+
+
 def _value_words(records: list[AppRecord]) -> dict[str, set[str]]:
-    """Per list intent, the stems of the words its answers hold across the catalog, less the words
-    of the type's own phrasings — answer sentences, training, test and English templates
-    ("accessible", "adresse", "utilisateurs") — and of every application name."""
+    """Per list intent, the stems of the words its answers hold across the catalog, less the type's
+    asking words (:func:`_asking_words`: "accessible", "adresse") and every application name's."""
+    names = {claim_stem(w) for w in fold(" ".join(r.nom for r in records)).split()}
     out: dict[str, set[str]] = {}
     for qt in QUESTION_TYPES:
-        if qt.name not in LIST_INTENTS:
-            continue
-        # Words that ask about the field ("public", "utilisateurs", "site") or frame its answer are no claims.
-        phrasing = " ".join([*qt.answers, *qt.templates, *qt.test_templates, *qt.english]).replace("{", " ").replace("}", " ")
-        template = {claim_stem(w) for w in fold(phrasing).split()}
-        words = {claim_stem(w) for r in records if (ans := qt.answer_for(r)) for w in fold(ans[0]).split() if len(w) >= 4}
-        out[qt.name] = words - template - {claim_stem(w) for w in fold(" ".join(r.nom for r in records)).split()}
+        if qt.name in LIST_INTENTS:
+            words = {claim_stem(w) for r in records if (ans := qt.answer_for(r)) for w in fold(ans[0]).split() if len(w) >= 4}
+            out[qt.name] = words - _asking_words(qt) - names
     return out
 
 
@@ -229,6 +233,7 @@ class QuestionReader:
         self.model = model
         self.embedder = embedder
         self.value_words = _value_words(records)
+        self.asking_words = {qt.name: _asking_words(qt) for qt in QUESTION_TYPES}
         # Such names the catalog writes somewhere ("Auvergne-Rhône-Alpes", "PostgreSQL"): not unknown.
         self.known_compounds = {fold(m) for r in records for m in _COMPOUND.findall(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))}
 
@@ -268,6 +273,16 @@ class QuestionReader:
         parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.yes_no:
             parsed.claims = self._claims(linking.tokens, inside, parsed.intents)
+            if parsed.app_ids and not parsed.claims:
+                # "Le SNE utilise-t-il Java ?": the value named is a technology, so the question is one …
+                elsewhere = self._claims(linking.tokens, inside, sorted(LIST_INTENTS - set(parsed.intents)))
+                asked = {w for i in parsed.intents for w in self.asking_words.get(i, ())}  # "support" asks for a contact
+                elsewhere = {i: kept for i, found in elsewhere.items() if (kept := [w for w in found if claim_stem(w) not in asked])}
+                # … when the classifier agrees that it may be ("Java": technology 0.997, not users).
+                if len(elsewhere) == 1 and parsed.scores.get(next(iter(elsewhere)), 0.0) >= LIKELY:
+                    parsed.intents, parsed.claims = list(elsewhere), elsewhere
+            if not parsed.claims:
+                parsed.claims = self._named_after_by(folded, parsed.intents)
         return parsed
 
     def _claims(self, tokens: list[Token], inside: set[int], intents: list[str]) -> dict[str, list[str]]:
@@ -282,6 +297,15 @@ class QuestionReader:
             if found:
                 claims[intent] = found
         return claims
+
+    def _named_after_by(self, folded: str, intents: list[str]) -> dict[str, list[str]]:
+        """A value no record holds, named where a list's value stands ("utilisé par les agriculteurs"):
+        still a claim to test — so that the answer is « Non », not « Oui » because the list exists."""
+        match = _BY_WHOM.search(folded)
+        listed = [i for i in intents if i in LIST_INTENTS]
+        if not match or not listed or match.group(1) in self.vocabulary:
+            return {}
+        return {listed[0]: [match.group(1)]}
 
     def _corrected(self, text: str) -> str:
         """``text`` with the words that are one typo away from a cue word spelled as that word.

@@ -206,6 +206,16 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         # Short forms are the words the catalog spells out: "doc" is a « Documentation » site.
         ("vigieau y a un site de doc ?", "Non", "Production"),
         ("GIDAF a-t-il un site de doc ?", "Oui", "gidaf-doc"),
+        # A contact role asked is tested against the roles the record lists.
+        ("BNPE a-t-elle un contact support ?", "Non", "Chef de projet"),
+        ("TELEPAC a-t-il un support ?", "Oui", "Support"),
+        # A value no record holds, where the list's value stands, is still tested.
+        ("Est-ce que TELEPAC est utilisé par les agriculteurs ?", "Non", "Bailleurs sociaux"),
+        # The value named decides the field when the classifier agrees ("utilise" is no users question here).
+        ("Le SNE utilise-t-il Java ?", "Oui", "Java / PostgreSQL"),
+        # Two applications, one link: one verdict.
+        ("PLAT'AU est-il lié à Sitadel ?", "Oui", "Sitadel"),
+        ("Sitadel est-il lié à GASPAR ?", "Non", "Géorisques"),
     ],
 )
 def test_yes_no_questions_get_yes_or_no_and_the_value(assistant: Assistant, question: str, starts: str, contains: str) -> None:
