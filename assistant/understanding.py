@@ -84,6 +84,7 @@ _OVERRIDES = {t.name: t.overrides for t in QUESTION_TYPES}
 _SINGLE = frozenset(t.name for t in QUESTION_TYPES)  # the classifier's classes about one application
 _AGGREGATE = re.compile("|".join(AGGREGATE_CUES))
 _CLAUSE = re.compile(r"\b(et|and|ou|or|puis|plus|aussi|ensuite|qui|quel|quelle|quels|quelles|quand|comment|combien|what|who|when|where|which|how)\b")
+_AND = re.compile(r"\b(et|and|plus|ainsi que|puis)\b")
 _BY_WHOM = re.compile(r"\b(?:par|by|aux|to) (?:les |des |la |le |l |the )?([a-z]{4,})\b")
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord|and|also)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application|its|it)\b")
 # Where a name stands: after these words ("le statut de zorglub", "l'appli zorglub").
@@ -332,6 +333,10 @@ class QuestionReader:
         parsed.aggregate = not asks_own_field and (aggregate_cue or scores.get(AGGREGATE, 0.0) >= AGGREGATE_PROBABILITY)
         if parsed.cue_intents:
             parsed.intents, parsed.confident = list(parsed.cue_intents), True
+            # "Quel est le site de GASPAR et qui contacter ?": a second question no cue knows, that the
+            # classifier ranks first, joined by a conjunction.
+            if ranked and ranked[0][0] >= CONFIDENT and ranked[0][1] not in parsed.intents and _AND.search(parsed.folded):
+                parsed.intents.append(ranked[0][1])
         elif ranked and ranked[0][0] >= CONFIDENT:
             parsed.intents, parsed.confident = [ranked[0][1]], True
         else:
