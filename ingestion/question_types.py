@@ -315,7 +315,7 @@ QUESTION_TYPES: list[QuestionType] = [
         "medium",
         labels=("Mise en production",),
         missing="de date de mise en production",
-        cues=(r"\bmise? en (production|service|ligne|prod)\b", r"\bmis en (production|service|ligne|prod)\b", r"\bdepuis quand\b", r"\bdate de mise", r"\b(depuis )?quelle date\b.* en (production|service|prod)\b", r"\ben (production|prod|service) depuis\b", r"\bquand\b.*\b(deploy|sorti|ouvert)", r"\bsorti\w* quand\b", r"\bouverte? en production\b", r"\bmep\b", r"\bgo(ne)? live\b", r"\bwent live\b", r"\blaunch(ed)? in production\b", r"\bwhen .* (released|in production|live)\b", r"\bdeploy\w* en (production|prod)\b", r"\ben (production|prod) quand\b"),
+        cues=(r"\bmise? en (production|service|ligne|prod)\b", r"\bmis en (production|service|ligne|prod)\b", r"\bdepuis quand\b", r"\bdate de mise", r"\b(depuis )?quelle date\b.* en (production|service|prod)\b", r"\ben (production|prod|service) depuis\b", r"\bquand\b.*\b(deploy|sorti|ouvert)", r"\bsorti\w* quand\b", r"\bouverte? en production\b", r"\bmep\b", r"\bgo(ne)? live\b", r"\bwent live\b", r"\blaunch(ed)? in production\b", r"\bwhen .* (released|in production|live)\b", r"\bdeploy\w* en (production|prod)\b", r"\ben (production|prod) quand\b", r"\b(quand|when|a quelle date|en quelle annee)\b.*\b(passee?s?|arrivee?s?|entree?s?) en (production|prod|service)\b"),
         english=("When did {app} go live?", "When was {app} put into production?", "production date of {app}", "Since when is {app} in production?",),
         overrides=("status",),
     ),
@@ -440,8 +440,9 @@ QUESTION_TYPES: list[QuestionType] = [
         ("hosting",),
         "medium",
         missing="de technologie principale",
-        cues=(r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b", r"\bcode en\b", r"\bcodee? en\b", r"\bframework", r"\bwritten in\b", r"\bbuilt with\b", r"\bprogramming language\b", r"\btech(nology)? stack\b", r"\b(tourne|fonctionne|developpee?|codee?)\w* (bien )?(sous|en|avec) (java|php|python|node|oracle|postgresql|r |sas|access|delphi|powerbuilder|drupal)"),
+        cues=(r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b", r"\bcode en\b", r"\bcodee? en\b", r"\bframework", r"\bwritten in\b", r"\bbuilt with\b", r"\bprogramming language\b", r"\btech(nology)? stack\b", r"\b(tourne|fonctionne|developpee?|codee?)\w* (bien )?(sous|en|avec) (java|php|python|node|oracle|postgresql|r |sas|access|delphi|powerbuilder|drupal)", r"\b(quelle |sa |la )?base de donnees (utilise|utilisee|employee|sous jacente)\b", r"\bquelle base de donnees\b", r"\bsgbd\b", r"\bdatabase (engine|system|does)\b"),
         english=("What technology does {app} use?", "What is {app} written in?", "tech stack of {app}", "Which language is {app} built with?",),
+        overrides=("related_data",),  # "quelle base de données" is the stack, not the data
     ),
     QuestionType(
         "hosting",

@@ -339,6 +339,8 @@ def test_a_field_the_record_leaves_empty_is_an_abstention(assistant: Assistant, 
         ("emmy le site et le chef de proj ?", {"websites", "contacts"}),
         ("Quelles fonctions et quelles données liées pour TELEPAC ?", {"functions", "related_data"}),
         ("Quel est le site de GASPAR et qui contacter ?", {"websites", "contacts"}),  # no cue for "site": the classifier's
+        ("Quand est-ce que GASPAR est passée en production ?", {"production_date"}),  # a date, not the status
+        ("Quelle base de données utilise VigiEau ?", {"technology"}),  # the stack, not the data
     ],
 )
 def test_staff_words_for_a_field(assistant: Assistant, question: str, intents: set[str]) -> None:
