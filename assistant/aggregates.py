@@ -190,8 +190,18 @@ def _status_filters(folded: str, catalog: set[str]) -> list[Filter]:
     return [Filter("status", [v], neg, "au statut") for v, neg in wanted.items()]
 
 
-def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
-    """The filters a listing/count question asks for (see the module docstring)."""
+# (word, the catalog's values) → the value that word names in another language, or None.
+Translate = Callable[[str, list[str]], "str | None"]
+# "the water domain", "domain of housing": the word beside the field's name is its value.
+_BESIDE_DOMAIN = re.compile(r"\b([a-z]{4,}) (?:domain|sector|area)s?\b|\b(?:domain|sector|area)s? (?:of )?([a-z]{4,})\b")
+
+
+def parse(question: str, records: list[AppRecord], translate: Translate | None = None) -> AggregateQuery:
+    """The filters a listing/count question asks for (see the module docstring).
+
+    With ``translate``, a domain named in another language ("the water domain") is matched to the
+    catalog's value ("Eau, milieux aquatiques") when no value is named as written.
+    """
     folded = fold(question)
     query = AggregateQuery(count=_COUNT.search(folded) is not None)
     by_folded: dict[str, dict[str, str]] = {f.name: {} for f in FACETS}
@@ -230,6 +240,14 @@ def parse(question: str, records: list[AppRecord]) -> AggregateQuery:
             query.filters.append(Filter(facet.name, positives, False, facet.label))
         if negatives:
             query.filters.append(Filter(facet.name, negatives, True, facet.label))
+    if translate and not any(f.facet == "domain" for f in query.filters) and (beside := _BESIDE_DOMAIN.search(folded)):
+        word = beside.group(1) or beside.group(2)
+        domains = sorted({d.domaine for r in records for d in r.domaines if d.domaine})
+        # The head word as the catalog writes it first ("transport domain": Transports routiers), else a translation.
+        heads = [v for v in domains if _stems(v)[:1] == [_stem(word)]]
+        value = heads[0] if len(heads) == 1 else None
+        if word not in _GENERIC and (value or (value := translate(word, domains))):
+            query.filters.append(Filter("domain", [value], negated(folded, beside.start() + 1), "du domaine"))
     _prefer_named_facets(query, folded)
     for pattern, type_name in _PRESENCE_WORDS:
         missing = rf"\b{_NEGATION}\b(\W+\w+){{0,3}}?\W+{pattern}|\b{pattern}\w*\W+(\w+\W+)?(non renseigne|vide|manquant|absent)"

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -46,6 +47,11 @@ log = logging.getLogger(__name__)
 
 # Characters per token for French text with the Gemma/Qwen tokenizers (measured ~3.6–4.2).
 CHARS_PER_TOKEN = 4
+# A word names a catalog value in another language when its cosine to the value (query side, both,
+# multilingual-e5-small) is at least 0.87 and beats the next value's by 0.008: measured on the example
+# domains, "water" → Eau 0.885 (next 0.875), "housing" → Logement 0.904 (0.867); unrelated words
+# ("many", "applications") stay under 0.86.
+TRANSLATED = (0.87, 0.008)
 _REFUSAL_MARK = "je ne trouve pas"
 SUSPICIOUS_RECORD = (
     "La fiche de {names} contient un texte qui demande des identifiants de connexion : Dyag ne le répète pas. "
@@ -129,6 +135,7 @@ class Assistant:
         self.records = self.retriever.records
         self.by_id = self.retriever.records_by_id
         self._chat_models: dict[str, BaseChatModel] = dict(chat_models or {})
+        self._value_vectors: dict[tuple[str, ...], np.ndarray] = {}  # catalog values, embedded once (_translate)
         embedder = self.retriever.embedder
         intent_model = ensure_intent_model(
             self.retriever.index.gen_dir, settings.intent_cache, embedder.embed_questions, embedder.name
@@ -171,7 +178,7 @@ class Assistant:
         if spec.routed:
             # A listing also when no application is named but catalog values are ("Dans les fonctions
             # support, qu'est-ce qui est en production ?") — then it is no off-topic request either.
-            query = parse_aggregate(parsed.resolved, self.records) if parsed.aggregate or not parsed.app_ids else None
+            query = parse_aggregate(parsed.resolved, self.records, self._translate) if parsed.aggregate or not parsed.app_ids else None
             refusal = self._refusal(parsed, criteria=bool(query and query.criteria))
             if refusal:
                 plan.mode_used, plan.refusal = "refusal", refusal
@@ -208,6 +215,22 @@ class Assistant:
             plan.mode_used = "hybrid" if self.has_finetuned else "rag"
         plan.finetuned = get_mode(plan.mode_used).finetuned
         return plan
+
+    def _translate(self, word: str, values: list[str]) -> str | None:
+        """The value ``word`` names in another language ("water" → "Eau, milieux aquatiques"): the
+        closest by the multilingual embedding, when clearly closer than the next (see TRANSLATED).
+        A word the catalog itself writes ("production") is no translation of anything."""
+        if word in self.retriever.index.bm25.vocab:
+            return None
+        embedder = self.retriever.embedder
+        key = tuple(values)
+        if key not in self._value_vectors:
+            self._value_vectors[key] = embedder.embed_questions(values)
+        scores = self._value_vectors[key] @ embedder.embed_question(word)
+        first, second = np.sort(scores)[::-1][:2] if len(values) > 1 else (scores[0], -1.0)
+        if first >= TRANSLATED[0] and first - second >= TRANSLATED[1]:
+            return values[int(np.argmax(scores))]
+        return None
 
     def _similar(self, question: str, sentences: list[str]) -> list[float]:
         """Cosine of the question (query side) with each sentence (passage side), index's embedding model."""

@@ -296,6 +296,17 @@ def test_aggregates_are_counted_over_the_records(records, question: str, keep) -
     assert answer is not None and answer.facts[0] == str(sum(1 for r in records if keep(r))), (question, answer and answer.text)
 
 
+def test_a_domain_named_in_english_is_the_catalog_s_value(assistant: Assistant, records) -> None:  # type: ignore[no-untyped-def]
+    water = sum(1 for r in records if any(d.domaine == "Eau, milieux aquatiques" for d in r.domaines))
+    answer = assistant.ask("How many applications belong to the water domain?")
+    assert answer.mode_used == "aggregate" and str(water) in answer.answer and "Eau, milieux aquatiques" in answer.answer, answer.answer
+    assert "« Transports routiers »" in assistant.ask("How many apps are in the transport domain?").answer  # the head word as written
+    housing = assistant.ask("which apps are not in the housing sector?")
+    assert "qui ne sont pas du domaine « Logement, construction »" in housing.answer, housing.answer
+    domains = sorted({d.domaine for r in records for d in r.domaines if d.domaine})
+    assert [assistant._translate(w, domains) for w in ("many", "applications", "production")] == [None, None, None]
+
+
 # --- refusals ----------------------------------------------------------------------------------------
 
 
