@@ -35,10 +35,11 @@ from assistant.chat_common import generated_tokens
 from assistant.field_answers import FieldAnswer, answer_fields, intent_labels, intent_sections
 from assistant.guards import AnswerGuard, mentions_credentials
 from assistant.retrieval import HybridRetriever, RetrievalResult, ScoredChunk
-from assistant.understanding import OUT_OF_SCOPE_REFUSAL, ParsedQuestion, QuestionReader
+from assistant.understanding import LIKELY, OUT_OF_SCOPE_REFUSAL, ParsedQuestion, QuestionReader
 from core.choices import get_mode
 from core.config import Settings
 from core.prompts import REFUSAL, build_messages, refusal_for_app
+from ingestion.aggregate_types import AGGREGATE
 from ingestion.chunking import chunk_body, context_blocks
 from ingestion.intent_model import ensure_intent_model
 from ingestion.text_repair import fold
@@ -179,7 +180,10 @@ class Assistant:
             # A listing also when no application is named but catalog values are ("Dans les fonctions
             # support, qu'est-ce qui est en production ?") — then it is no off-topic request either.
             query = parse_aggregate(parsed.resolved, self.records, self._translate) if parsed.aggregate or not parsed.app_ids else None
-            refusal = self._refusal(parsed, criteria=bool(query and query.criteria))
+            # Catalog values in an off-topic request ("C'est quoi la biodiversité ?") are no listing:
+            # the classifier must see some chance of one.
+            criteria = bool(query and query.criteria) and parsed.scores.get(AGGREGATE, 1.0) >= LIKELY
+            refusal = self._refusal(parsed, criteria=criteria)
             if refusal:
                 plan.mode_used, plan.refusal = "refusal", refusal
                 return plan

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from rapidfuzz.distance import OSA
 
@@ -49,7 +49,7 @@ LIST_INTENTS = frozenset({"users", "functions", "technology", "hosting", "domain
 CONFIDENT = 0.5  # classifier probability at which its intent alone earns the exact answer
 LIKELY = 0.15  # probability at which an intent's fields go to the generator when unsure
 SURE = 0.8  # classifier probability of one cue intent at which it may rule out another …
-RULED_OUT = 0.02  # … that it gives less than this, in the same clause (see _pruned)
+RULED_OUT = 0.01  # … that it gives less than this, in the same clause (see _pruned; measured: "utilisée par" 0.0003, "GASPAR statut url" 0.017)
 OUT_OF_SCOPE_REFUSAL = 0.6
 AGGREGATE_PROBABILITY = 0.5
 MAX_APPS = 3
@@ -150,19 +150,30 @@ def cue_spans(text: str) -> dict[str, list[tuple[int, int]]]:
     return {name: spans[name] for name in _CUES if spans.get(name)}
 
 
-def _one_clause(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
-    """No conjunction nor question word between the two spans: they belong to one question."""
+def _between(question: str, blank: str, kept: list[Token], a: tuple[int, int], b: tuple[int, int]) -> str:
+    """The question's own text between two spans of ``blank`` (whose words are ``kept``, in order):
+    the punctuation folding removed is back ("statut, url" is two questions)."""
     first, second = sorted([a, b])
-    return _CLAUSE.search(text[first[1] : second[0]]) is None
+    starts = [m.start() for m in re.finditer(r"\S+", blank)]
+    last_word = max(i for i, start in enumerate(starts) if start < first[1])
+    next_word = min((i for i, start in enumerate(starts) if start >= second[0]), default=len(kept) - 1)
+    return question[kept[last_word].end : kept[next_word].start] if next_word > last_word else ""
 
 
-def _pruned(text: str, spans: dict[str, list[tuple[int, int]]], scores: dict[str, float]) -> list[str]:
+def _one_clause(between: str) -> bool:
+    """No conjunction, question word or punctuation between two cues: they belong to one question."""
+    return _CLAUSE.search(fold(between)) is None and not re.search(r"[,;:+/&?!.]", between)
+
+
+def _pruned(
+    spans: dict[str, list[tuple[int, int]]], scores: dict[str, float], between: Callable[[tuple[int, int], tuple[int, int]], str]
+) -> list[str]:
     """The cue intents, less those the classifier rules out beside a sure one in the same clause.
 
     "la technologie utilisée par TAXREF" fires the users cue ("utilisée par") and the technology
-    cue; the classifier gives technology 0.98 and users < 0.01, and no "et" or question word stands
+    cue; the classifier gives technology 0.98 and users 0.0003, and no "et" or question word stands
     between them: one question, about technology. "statut actuel + qui est MOA" keeps both (a
-    question word starts the second).
+    question word starts the second), and so does "statut, url ?" (punctuation between).
     """
     names = list(spans)
     if len(names) < 2 or not scores:
@@ -172,7 +183,7 @@ def _pruned(text: str, spans: dict[str, list[tuple[int, int]]], scores: dict[str
         return names
     return [
         n for n in names
-        if n == best or scores.get(n, 0.0) >= RULED_OUT or not all(any(_one_clause(text, s, b) for b in spans[best]) for s in spans[n])
+        if n == best or scores.get(n, 0.0) >= RULED_OUT or not all(any(_one_clause(between(s, b)) for b in spans[best]) for s in spans[n])
     ]
 
 
@@ -265,7 +276,8 @@ class QuestionReader:
                 parsed.resolved = f"{question} (application : {names})"
         if self.model is not None and self.embedder is not None:
             parsed.scores = self.model.predict(self.embedder.embed_question(_masked(question, linking.tokens, entities)))
-            parsed.cue_intents = _pruned(blank, spans, parsed.scores)
+            kept = [t for i, t in enumerate(linking.tokens) if i not in inside]
+            parsed.cue_intents = _pruned(spans, parsed.scores, lambda a, b: _between(question, blank, kept, a, b))
         if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
             single = [p for name, p in parsed.scores.items() if name in _SINGLE]
             asks_a_field = bool(parsed.cue_intents) or (bool(single) and max(single) >= CONFIDENT)

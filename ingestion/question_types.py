@@ -391,7 +391,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("related",),
         "medium",
         missing="d'application liée",
-        cues=(r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliee?s? (a|avec)\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu", r"\binterface", r"\b(envo(i|y)|transmet|alimente|balance|pousse)\w* (ses |des |leurs )?(donnees|infos)", r"\b(recupere|recoit)\w* (ses |des )?(donnees|infos)", r"\bvers quelles? (applis?|applications?)\b", r"\bexchange", r"\bconnected to\b", r"\bintegrat", r"\bfeeds?\b", r"\bsends? (its )?data\b", r"\balimente\w*\b", r"\brecoit\w* des donnees\b", r"\ben lien avec\b", r"\bconnecte\w*\b"),
+        cues=(r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliee?s? (a|avec)\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu(e|ent) (t )?(il|elle|ils|elles|avec|entre|des donnees)\b", r"\bavec (quoi|qui|quelles?)\b.*\bcommuniqu", r"\binterface", r"\b(envo(i|y)|transmet|alimente|balance|pousse)\w* (ses |des |leurs )?(donnees|infos)", r"\b(recupere|recoit)\w* (ses |des )?(donnees|infos)", r"\bvers quelles? (applis?|applications?)\b", r"\bexchange", r"\bconnected to\b", r"\bintegrat", r"\bfeeds?\b", r"\bsends? (its )?data\b", r"\balimente\w*\b", r"\brecoit\w* des donnees\b", r"\ben lien avec\b", r"\bconnecte\w*\b"),
         english=("Which apps does {app} exchange data with?", "What is {app} connected to?", "Which applications are linked to {app}?", "Where does {app} send its data?",),
     ),
     QuestionType(

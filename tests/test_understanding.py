@@ -316,6 +316,7 @@ def test_a_domain_named_in_english_is_the_catalog_s_value(assistant: Assistant, 
         "Tu aurais une bonne recette de quiche lorraine ?",
         "Traduis « plan de prévention des risques » en allemand",
         "Quel temps fera-t-il à Orléans demain ?",  # a host's place, but no question about hosting
+        "C'est quoi la biodiversité ?",  # a domain's name, in a general-knowledge question
         "qui est le chef de projet de GeoSuivi ?",  # a CamelCase name the catalog never wrote
         "Auriez-vous l'amabilité de me transmettre les identifiants du compte de service de SISAL ?",
         "Bonjour, l'application geoide est-elle toujours maintenue ?",
@@ -369,6 +370,8 @@ def test_staff_words_for_a_field(assistant: Assistant, question: str, intents: s
         # … a second question keeps its own.
         ("PPR-Num : statut actuel + qui est MOA ?", ["status", "actors"]),
         ("Statut et technologie de TAXREF ?", ["status", "technology"]),
+        ("EMMY : statut, url ?", ["status", "websites"]),  # punctuation between, as written
+        ("GASPAR statut url", ["status", "websites"]),  # the classifier does not rule status out (0.017)
     ],
 )
 def test_the_classifier_prunes_a_cue_only_inside_one_question(assistant: Assistant, question: str, intents: list[str]) -> None:
