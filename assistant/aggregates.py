@@ -3,9 +3,13 @@
 A question becomes filters over the catalog's own values — status (with the words staff use:
 "en prod", "mortes", "decommissioned", :mod:`ingestion.lexicon`), domain or sub-domain, scope
 ("départementales", "regional"), family, technology ("sous Java / Oracle": every component),
-host — each possibly negated ("pas de portée nationale"), and presence filters on any field of the
-question-type registry ("sans site", "n'ont pas le moindre contact", "without a website"). All
-filters hold together: "Parmi les applis nationales, combien sont en production ?" is two.
+host, contact person, actor — each possibly negated ("pas de portée nationale"), and presence
+filters on any field of the question-type registry ("sans site", "n'ont pas le moindre contact",
+"without a website", "descriptif vide") or on a contact role ("How many apps list a Support
+contact?"). An organisation is named by a part of its value ("hébergées au BRGM", "à Toulouse",
+"chez ovh"); a domain named in another language beside "domain" ("the water domain") is matched
+through a ``translate`` function (the assistant's multilingual embedding). All filters hold
+together: "Parmi les applis nationales, combien sont en production ?" is two.
 """
 
 from __future__ import annotations

@@ -7,15 +7,22 @@ asks the intent classifier (:mod:`ingestion.intent_model`) with the names masked
 
 * **intents**: the cue intents when there are some (high precision; a loser of an override
   only loses where its cue overlaps the winner's: "statut et date de mise en production" keeps
-  both), else the classifier's best type when its probability reaches :data:`CONFIDENT`;
-  ``confident`` says the exact answer may be given; when it is not, the classifier's likely
-  intents still choose which fields the generator gets;
+  both) — less a cue the classifier rules out beside a sure one in the same clause
+  (:func:`_pruned`), plus the classifier's sure first intent when a conjunction joins a second
+  question no cue knows ("le site de GASPAR et qui contacter ?") — else the classifier's best type
+  when its probability reaches :data:`CONFIDENT`; ``confident`` says the exact answer may be
+  given; when it is not, the classifier's likely intents still choose which fields the generator
+  gets;
 * **aggregate**: a listing/count cue or the classifier's aggregate class, unless a named
   application's own field is asked ("quelles applications sont liées à GASPAR ?");
-* **unknown**: names the catalog does not hold — an extension of a known name ("GASPAR Mobile")
-  or an unseen word where a name stands ("le statut de zorglub");
+* **unknown**: names the catalog does not hold — an extension of a known name ("GASPAR Mobile",
+  "RPLS 2"), a compound name the catalog never wrote ("Hydro-Veille") or an unseen word where a
+  name stands ("le statut de zorglub");
 * **out of scope** (the classifier), **injection** and **secrets** (cues, :mod:`ingestion.out_of_scope`);
-* **yes/no** form and the **mentions** a yes/no question checks ("… hébergé au BRGM ?").
+* **yes/no** form, the **mentions** a yes/no question checks ("… hébergé au BRGM ?") and its
+  **claims**: the values of a list field it tests ("les notaires font-ils partie des
+  utilisateurs ?", "utilisé par les agriculteurs ?"); a claim that only another field's values
+  hold, with the classifier's agreement, moves the question to that field ("utilise-t-il Java ?").
 
 A follow-up without a name ("et son contact ?") takes the applications of the conversation.
 """
