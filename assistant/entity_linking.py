@@ -59,9 +59,7 @@ VARIANT_WORDS = frozenset("mobile pro lite express next cloud premium junior bis
 
 # The words of the registry's phrasings ("statut", "contact", "site"…): after a name, they ask about
 # it ("VIGIEAU STATUT") — they do not extend it into another application's name.
-FIELD_WORDS = frozenset(
-    w for t in QUESTION_TYPES for text in (*t.templates, *t.test_templates, *t.english) for w in fold(text.replace("{app}", " ")).split()
-) - VARIANT_WORDS
+FIELD_WORDS = frozenset(w for t in QUESTION_TYPES for w in t.phrasing_words(answers=False)) - VARIANT_WORDS
 
 
 def _digits(text: str) -> str:

@@ -43,7 +43,7 @@ from ingestion.lexicon import ROLE_PHRASES, SHORT_FORMS, STATUS_PHRASES, claim_s
 from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
 from ingestion.out_of_scope import examples as out_of_scope_examples
 from ingestion.paraphrases import load_paraphrases
-from ingestion.question_types import QUESTION_TYPES, QuestionType
+from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
 
@@ -80,10 +80,11 @@ def _registry_words() -> frozenset[str]:
     texts: list[str] = [*out_of_scope_examples(), *AGGREGATE_EXAMPLES, *STATUS_PHRASES, *ROLE_PHRASES]
     texts += [*paraphrases.aggregate.all(), *paraphrases.out_of_scope.all()]
     for t in QUESTION_TYPES:
-        texts += [*t.templates, *t.test_templates, *t.english, *t.answers, *paraphrases.types[t.name].all()]
+        texts += paraphrases.types[t.name].all()
     for t in AGGREGATE_TYPES:
         texts += [*t.templates, *t.test_templates, *t.answers]
-    return frozenset(w for text in texts for w in fold(text.replace("{", " ").replace("}", " ")).split())
+    words = {w for text in texts for w in fold(text.replace("{", " ").replace("}", " ")).split()}
+    return frozenset(words.union(*(t.phrasing_words() for t in QUESTION_TYPES)))
 
 
 REGISTRY_WORDS = _registry_words()
@@ -216,22 +217,21 @@ def _masked(question: str, tokens: list[Token], entities: list[EntityMatch]) -> 
     return "".join([*out, question[last:]])
 
 
-def _asking_words(qt: QuestionType) -> set[str]:
-    """Stems of the words that ask about a type's field ("public", "utilisateurs", "site") or frame
-    its answer: its answer sentences, training, test and English templates."""
-    phrasing = " ".join([*qt.answers, *qt.templates, *qt.test_templates, *qt.english]).replace("{", " ").replace("}", " ")
-    return {claim_stem(w) for w in fold(phrasing).split()}
+def _asking_words() -> dict[str, set[str]]:
+    """Per type, the stems of the words that ask about its field ("public", "utilisateurs", "site")
+    or frame its answer (:meth:`~ingestion.question_types.QuestionType.phrasing_words`)."""
+    return {qt.name: {claim_stem(w) for w in qt.phrasing_words()} for qt in QUESTION_TYPES}
 
 
-def _value_words(records: list[AppRecord]) -> dict[str, set[str]]:
+def _value_words(records: list[AppRecord], asking: dict[str, set[str]]) -> dict[str, set[str]]:
     """Per list intent, the stems of the words its answers hold across the catalog, less the type's
-    asking words (:func:`_asking_words`: "accessible", "adresse") and every application name's."""
+    ``asking`` words ("accessible", "adresse") and every application name's."""
     names = {claim_stem(w) for w in fold(" ".join(r.nom for r in records)).split()}
     out: dict[str, set[str]] = {}
     for qt in QUESTION_TYPES:
         if qt.name in LIST_INTENTS:
             words = {claim_stem(w) for r in records if (ans := qt.answer_for(r)) for w in fold(ans[0]).split() if len(w) >= 4}
-            out[qt.name] = words - _asking_words(qt) - names
+            out[qt.name] = words - asking[qt.name] - names
     return out
 
 
@@ -251,8 +251,8 @@ class QuestionReader:
         self.vocabulary = set(vocabulary) | STOPWORDS | _QUESTION_WORDS | REGISTRY_WORDS
         self.model = model
         self.embedder = embedder
-        self.value_words = _value_words(records)
-        self.asking_words = {qt.name: _asking_words(qt) for qt in QUESTION_TYPES}
+        self.asking_words = _asking_words()
+        self.value_words = _value_words(records, self.asking_words)
         # Such names the catalog writes somewhere ("Auvergne-Rhône-Alpes", "PostgreSQL"): not unknown.
         self.known_compounds = {fold(m) for r in records for m in _COMPOUND.findall(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))}
 
@@ -285,11 +285,10 @@ class QuestionReader:
             parsed.scores = self.model.predict(self.embedder.embed_question(_masked(question, linking.tokens, entities)))
             kept = [t for i, t in enumerate(linking.tokens) if i not in inside]
             parsed.cue_intents = _pruned(spans, parsed.scores, lambda a, b: _between(question, blank, kept, a, b))
-        if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
-            single = [p for name, p in parsed.scores.items() if name in _SINGLE]
-            asks_a_field = bool(parsed.cue_intents) or (bool(single) and max(single) >= CONFIDENT)
-            parsed.unknown = self._unknown_names(question, folded, asks_a_field)
         self._decide(parsed, aggregate_cue)
+        if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
+            # A field is asked when a cue or the sure classifier says which: ``confident``.
+            parsed.unknown = self._unknown_names(question, folded, parsed.confident)
         parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.yes_no:
             parsed.claims = self._claims(linking.tokens, inside, parsed.intents)
@@ -297,7 +296,7 @@ class QuestionReader:
                 # "Le SNE utilise-t-il Java ?": the value named is a technology, so the question is one …
                 elsewhere = self._claims(linking.tokens, inside, sorted(LIST_INTENTS - set(parsed.intents)))
                 asked = {w for i in parsed.intents for w in self.asking_words.get(i, ())}  # "support" asks for a contact
-                elsewhere = {i: kept for i, found in elsewhere.items() if (kept := [w for w in found if claim_stem(w) not in asked])}
+                elsewhere = {i: left for i, found in elsewhere.items() if (left := [w for w in found if claim_stem(w) not in asked])}
                 # … when the classifier agrees that it may be ("Java": technology 0.997, not users).
                 if len(elsewhere) == 1 and parsed.scores.get(next(iter(elsewhere)), 0.0) >= LIKELY:
                     parsed.intents, parsed.claims = list(elsewhere), elsewhere

@@ -14,6 +14,7 @@ from typing import Callable
 from ingestion import facts
 from ingestion.facts import Fact
 from ingestion.records import AppRecord
+from ingestion.text_repair import fold
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class QuestionType:
     missing: str = ""
     # Types this one wins over when both are recognised ("mise en production" is a date, not a status).
     overrides: tuple[str, ...] = ()
+
+    def phrasing_words(self, answers: bool = True) -> set[str]:
+        """The folded words of its phrasings — training, test and English templates, and with
+        ``answers`` its answer sentences (their slot names count: "statut") — less the application
+        slot: the words that ask about the field."""
+        texts = [*self.templates, *self.test_templates, *self.english, *(self.answers if answers else ())]
+        return {w for text in texts for w in fold(text.replace("{app}", " ").replace("{", " ").replace("}", " ")).split()}
 
     def answer_for(self, record: AppRecord, variant: int = 0) -> tuple[str, list[str]] | None:
         """(answer, facts) for this record, or None when the record does not hold the value."""
