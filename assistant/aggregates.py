@@ -220,6 +220,8 @@ def parse(question: str, records: list[AppRecord], translate: Translate | None =
     for facet in FACETS[1:]:
         matched: dict[str, int] = {}
         by_part: set[str] = set()
+        # A part alone is ambiguous ("à Orléans" may be the weather's): only beside the field's word.
+        named_field = any(k in folded for k in facet.keywords)
         for key, value in by_folded[facet.name].items():
             if facet.name == "domain" and key in used:
                 continue  # "en construction" is the status, not the sub-domain "Construction"
@@ -227,8 +229,6 @@ def parse(question: str, records: list[AppRecord], translate: Translate | None =
             if not positions and facet.name == "domain" and re.search(r"\bdomaines?\b|\bdomains?\b", folded):
                 # "le domaine logement" names "Logement, construction": after the word, its head word suffices.
                 positions = _value_positions(folded, value.split(",")[0])
-            # A part alone is ambiguous ("à Orléans" may be the weather's): only beside the field's word.
-            named_field = any(k in folded for k in facet.keywords)
             if not positions and facet.organisation and named_field and (positions := _part_positions(folded, value)):
                 by_part.add(value)
             if positions:

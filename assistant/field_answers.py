@@ -75,16 +75,21 @@ def _wanted(folded: str, phrases: dict[str, str]) -> set[str]:
     return {value for start, _, value in find_phrases(folded, phrases) if not negated(folded, start)}
 
 
+def _of_roles(items: list, roles: set[str]) -> list:
+    """The contacts (or actors) whose role is one of the folded ``roles``."""
+    return [item for item in items if item.role and fold(item.role) in roles]
+
+
 def _narrowed(record: AppRecord, intent: str, folded: str) -> AppRecord:
     """The record with only the contacts/actors of the role the question asks for, when it asks one."""
     if intent == "contacts":
         roles = _wanted(folded, ROLE_PHRASES)
-        chosen = [c for c in record.contacts if c.role and fold(c.role) in roles]
+        chosen = _of_roles(record.contacts, roles)
         if chosen:
             return record.model_copy(update={"contacts": chosen})
     if intent == "actors":
         roles = _wanted(folded, ACTOR_ROLE_PHRASES)
-        chosen = [a for a in record.acteurs if a.role and fold(a.role) in roles]
+        chosen = _of_roles(record.acteurs, roles)
         if chosen:
             return record.model_copy(update={"acteurs": chosen})
     return record
@@ -151,9 +156,9 @@ def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sente
             return False
     # "BNPE a-t-elle un contact support ?": whether a contact (or actor) of that role exists.
     if intent == "contacts" and (roles := _wanted(folded, ROLE_PHRASES)):
-        return any(c.role and fold(c.role) in roles for c in record.contacts)
+        return bool(_of_roles(record.contacts, roles))
     if intent == "actors" and (roles := _wanted(folded, ACTOR_ROLE_PHRASES)) and not mentions:
-        return any(a.role and fold(a.role) in roles for a in record.acteurs)
+        return bool(_of_roles(record.acteurs, roles))
     if mentions and sentence:
         return all(fold(m) in fold(sentence) for m in mentions)
     if claims and sentence:
