@@ -13,6 +13,10 @@ Aliases come from each record:
 Matching works on folded tokens (no case, no accents, punctuation as spaces):
 
 1. exact alias occurrences as whole-token sequences, the longest first ("8 SINP" is not also "SINP");
+   full names and their fragments also by their significant words alone, whatever small words
+   stand between them ("l'espace professionnel de Géorisques", "l'espace pro géorisques");
+   when nothing else is named, a full name shortened by the asker — its head word and at least half
+   of its words, in order ("la banque des prélèvements en eau" for BNPE);
 2. for tokens no alias matched, one-typo matching (two for names of 7+ letters) against names
    of 4+ letters with the same first letter — "Sitadelle", "TELPAC", "Hydroportal" — never for a
    word of the catalog's vocabulary or a common word;
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
+from ingestion.lexicon import SHORT_FORMS, claim_stem
 from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
@@ -60,6 +65,31 @@ VARIANT_WORDS = frozenset("mobile pro lite express next cloud premium junior bis
 # The words of the registry's phrasings ("statut", "contact", "site"…): after a name, they ask about
 # it ("VIGIEAU STATUT") — they do not extend it into another application's name.
 FIELD_WORDS = frozenset(w for t in QUESTION_TYPES for w in t.phrasing_words(answers=False)) - VARIANT_WORDS
+
+
+def _significant(tokens: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The words that carry a name's meaning: no small word, no lone letter (the "l" of "l'eau")."""
+    return tuple(t for t in tokens if t not in STOPWORDS and len(t) > 1)
+
+
+def _word_key(word: str) -> str:
+    """A word as names by their words compare it: short forms spelled out, no plural ("l'espace pro")."""
+    return claim_stem(SHORT_FORMS.get(word, word))
+
+
+def _as_written(word: str) -> str:
+    return SHORT_FORMS.get(word, word)
+
+
+# Between two words of a name, only small words may stand: a comma or a full stop ends the name.
+_MAX_SKIPPED = 2
+_HARD_PUNCTUATION = re.compile(r"[.,;:?!()\[\]]")
+
+
+def _in_order(words: list[str], name: list[str]) -> bool:
+    """``words`` all appear in ``name``, in that order (a subsequence)."""
+    rest = iter(name)
+    return all(w in rest for w in words)
 
 
 def _digits(text: str) -> str:
@@ -142,6 +172,7 @@ class EntityLinker:
         self._aliases: list[_Alias] = []
         self._by_first: dict[str, list[_Alias]] = {}
         self._compact: dict[str, list[_Alias]] = {}
+        self._by_first_word: dict[str, list[_Alias]] = {}  # aliases matched on significant words only
         self._name_words: set[str] = set()
         primary: dict[str, set[str]] = {}
         for record in records:
@@ -171,22 +202,24 @@ class EntityLinker:
             if len(ids) == 1 and key not in primary:
                 (app_id,) = ids
                 self._add(_Alias(app_id, names[app_id], (key,), "part"))
-        # Fragments of full names: "l'appli habitat indigne" is ORTHI ("Outil de repérage et de
-        # traitement de l'habitat indigne") when no other full name holds those words.
+        # A full name by its significant words, whatever small words stand between them ("l'espace
+        # professionnel de Géorisques" is "Espace professionnel Géorisques"), and its fragments: "l'appli
+        # habitat indigne" is ORTHI ("Outil de repérage et de traitement de l'habitat indigne") when no
+        # other full name holds those words in that order.
         fragments: dict[tuple[str, ...], set[str]] = {}
         for record in records:
-            tokens = tuple(fold(record.fact("nom_long") or "").split())
-            for i in range(len(tokens)):
-                for j in range(i + 2, len(tokens) + (0 if i else 0) + 1):
-                    piece = tokens[i:j]
-                    if piece == tokens or piece[0] in STOPWORDS or piece[-1] in STOPWORDS:
-                        continue
-                    if sum(1 for t in piece if t not in STOPWORDS and len(t) >= 4) >= 2:
+            words = _significant(fold(record.fact("nom_long") or "").split())
+            if len(words) >= 2 and "".join(words) not in primary:
+                self._add_words(_Alias(record.id, record.nom, words, "nom_long"))
+            for i in range(len(words)):
+                for j in range(i + 2, len(words) + 1):
+                    piece = words[i:j]
+                    if piece != words and sum(1 for t in piece if len(t) >= 4) >= 2:
                         fragments.setdefault(piece, set()).add(record.id)
         for piece, ids in fragments.items():
             if len(ids) == 1 and "".join(piece) not in primary:
                 (app_id,) = ids
-                self._add(_Alias(app_id, names[app_id], piece, "fragment"))
+                self._add_words(_Alias(app_id, names[app_id], piece, "fragment"))
         self._fuzzy_targets = [a for a in self._aliases if a.kind in ("nom", "nom_long") and len(" ".join(a.tokens)) >= 4]
         # Words that are never typos of a name: the catalog's own vocabulary and common words.
         self._known_words = (set(vocabulary) - self._name_words) | STOPWORDS | _GENERIC
@@ -197,6 +230,9 @@ class EntityLinker:
         compact = "".join(alias.tokens)
         if len(compact) >= 4 and alias.kind in ("nom", "part"):
             self._compact.setdefault(compact, []).append(alias)
+
+    def _add_words(self, alias: _Alias) -> None:
+        self._by_first_word.setdefault(_word_key(alias.tokens[0]), []).append(alias)
 
     # ------------------------------------------------------------------ public
 
@@ -209,6 +245,9 @@ class EntityLinker:
         tokens = tokenize(question)
         folded = [t.folded for t in tokens]
         matches = self._exact(folded, self._glued_apart(question, tokens))
+        matches = self._drop_inner(matches + self._by_words(question, tokens))
+        if not matches:
+            matches = self._by_some_words(question, tokens)
         covered = {i for m in matches for i in range(m.start, m.end)}
         near: list[UnknownMention] = []
         matches += self._fuzzy(folded, covered, tokens, near)
@@ -251,11 +290,72 @@ class EntityLinker:
                     compact = "".join(tokens[i : i + n])
                     for alias in self._compact.get(compact, []):
                         found.append(EntityMatch(alias.app_id, alias.name, compact, 99.0 if alias.kind != "part" else 96.0, i, i + n, True, alias.kind))
-        # Drop matches strictly inside a longer one (maximal munch).
+        return self._drop_inner(found)
+
+    @staticmethod
+    def _drop_inner(found: list[EntityMatch]) -> list[EntityMatch]:
+        """Matches strictly inside a longer one dropped (maximal munch)."""
         return [
             m for m in found
             if not any(o is not m and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start) for o in found)
         ]
+
+    def _by_words(self, question: str, tokens: list[Token]) -> list[EntityMatch]:
+        """Full names and their fragments found by their significant words, in order, with at most
+        :data:`_MAX_SKIPPED` small words between two of them and no punctuation but apostrophes."""
+        positions = [i for i, t in enumerate(tokens) if _significant([t.folded])]
+        found: list[EntityMatch] = []
+        for k, i in enumerate(positions):
+            for alias in self._by_first_word.get(_word_key(tokens[i].folded), []):
+                n = len(alias.tokens)
+                span = positions[k : k + n]
+                if len(span) < n:
+                    continue
+                # A whole full name forgives a plural; a fragment must be as written ("plans de prévention
+                # des risques" names PPR-Num, "plan de prévention des risques" may be the general notion).
+                key = _word_key if alias.kind == "nom_long" else _as_written
+                if [key(tokens[j].folded) for j in span] != [key(t) for t in alias.tokens]:
+                    continue
+                if any(b - a - 1 > _MAX_SKIPPED or _HARD_PUNCTUATION.search(question[tokens[a].end : tokens[b].start]) for a, b in zip(span, span[1:])):
+                    continue
+                score = 98.0 if alias.kind == "nom_long" else 92.0
+                found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), score, span[0], span[-1] + 1, True, alias.kind))
+        return found
+
+    def _by_some_words(self, question: str, tokens: list[Token]) -> list[EntityMatch]:
+        """A full name shortened by the asker, when nothing else is named: its head word and, in
+        order, at least half of its significant words, at most :data:`_MAX_SKIPPED` of them left out
+        in between ("la banque des prélèvements en eau" is the "Banque nationale des prélèvements
+        quantitatifs en eau"; "la messagerie du ministère", the "Messagerie et agenda du ministère")
+        — when no other full name holds those words in that order. Words as written, like fragments."""
+        names = [a for aliases in self._by_first_word.values() for a in aliases if a.kind == "nom_long"]
+        positions = [i for i, t in enumerate(tokens) if _significant([t.folded])]
+        found: list[EntityMatch] = []
+        for k, i in enumerate(positions):
+            for alias in self._by_first_word.get(_word_key(tokens[i].folded), []):
+                if alias.kind != "nom_long":
+                    continue
+                wanted = [_as_written(t) for t in alias.tokens]
+                if _as_written(tokens[i].folded) != wanted[0]:
+                    continue
+                matched, skipped, at = [i], 0, 1
+                for j in positions[k + 1 :]:
+                    if _HARD_PUNCTUATION.search(question[tokens[matched[-1]].end : tokens[j].start]) or j - matched[-1] - 1 > _MAX_SKIPPED:
+                        break
+                    key = _as_written(tokens[j].folded)
+                    if key not in wanted[at:]:
+                        break
+                    step = wanted.index(key, at)
+                    skipped, at = skipped + step - at, step + 1
+                    matched.append(j)
+                words = [_as_written(tokens[j].folded) for j in matched]
+                long_enough = len(words) >= 2 and 2 * len(words) >= len(wanted) and sum(len(w) >= 4 for w in words) >= 2
+                if not long_enough or skipped > _MAX_SKIPPED:
+                    continue
+                if any(o.app_id != alias.app_id and _in_order(words, [_as_written(t) for t in o.tokens]) for o in names):
+                    continue
+                found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), 90.0, matched[0], matched[-1] + 1, False, "fragment"))
+        return found
 
     @staticmethod
     def _original(tokens: list[Token], start: int, end: int) -> str:
@@ -281,7 +381,8 @@ class EntityLinker:
                     # Typos rarely hit the first letter; without this, "monde" would be "ONDE".
                     if window[:1] != compact[:1]:
                         continue
-                    allowed = 1 if len(compact) < 7 else 2
+                    # Two typos only between long words: "stade" is not "Sitadel" (two insertions).
+                    allowed = 1 if min(len(window), len(compact)) < 7 else 2
                     # OSA: a swap of two letters ("GASPRA") is one typo, not two.
                     distance = OSA.distance(window, compact, score_cutoff=allowed)
                     if distance <= allowed and _digits(window) and _digits(window) != _digits(compact):

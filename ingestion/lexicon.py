@@ -77,6 +77,7 @@ _NEGATED = re.compile(r"\b(pas|non|not|sauf|except|hors|aren t|isn t)\b(\W+\w+){
 SHORT_FORMS: dict[str, str] = {
     "doc": "documentation", "docs": "documentation", "prod": "production", "preprod": "preproduction", "dev": "developpement",
     "techno": "technologie", "technos": "technologie", "infos": "informations", "info": "information",
+    "pro": "professionnel",
 }
 
 

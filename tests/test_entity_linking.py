@@ -30,6 +30,10 @@ def linker():
         ("Quel est le statut de Géorisque ?", "Géorisques"),  # typo
         ("Que fait Télé-procédures transport routier ?", "6Tzen"),  # long name
         ("Que fait tele procedures transport routier ?", "6Tzen"),  # long name without accents
+        # A full name by its words, small words added, a short form or a plural: not the name inside it.
+        ("Concernant l'espace professionnel de Géorisques, quelle URL ?", "Georisques Pro"),
+        ("quel est le statut de l'espace pro géorisques", "Georisques Pro"),
+        ("les plans de prévention des risques numérisés, c'est en prod ?", "PPR-Num"),
     ],
 )
 def test_links_the_right_application(linker, question, expected):
@@ -37,6 +41,16 @@ def test_links_the_right_application(linker, question, expected):
     assert matches, question
     assert matches[0].name == expected
     assert expected not in [m.name for m in matches[1:]]
+
+
+def test_a_full_name_by_its_words_stops_at_punctuation_and_needs_every_word(linker):
+    # The words of "Espace professionnel Géorisques" across two sentences name Géorisques (and a
+    # fragment of Georisques Pro's name, which the reader ignores beside a name).
+    matches = linker.link("Un espace professionnel ? Celui de Géorisques.")
+    assert [(m.name, m.kind) for m in matches] == [("Géorisques", "nom"), ("Georisques Pro", "fragment")]
+    assert [m.name for m in linker.link("l'espace de Géorisques")] == ["Géorisques"]
+    # A fragment is matched as written: the notion "plan de prévention des risques" is no application.
+    assert linker.link("Traduis « plan de prévention des risques » en allemand") == []
 
 
 def test_look_alikes_are_not_both_linked(linker):
