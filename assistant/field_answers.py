@@ -80,16 +80,27 @@ def _of_roles(items: list, roles: set[str]) -> list:
     return [item for item in items if item.role and fold(item.role) in roles]
 
 
+def _named_in(folded: str, value: str | None, record: AppRecord) -> bool:
+    """The question names this organisation or person: its first word ("IGN", "DGALN" of
+    "DGALN/DEB") or, for a person, the surname — not a word of the application's own name
+    ("Assistance Géorisques" is not named by "une question sur Géorisques")."""
+    own = set(fold(f"{record.nom} {record.display_name}").split())
+    words = [w for w in fold(value or "").replace("/", " ").split() if w not in STOPWORDS and len(w) >= 2 and w not in own]
+    asked = set(folded.split())
+    return bool(words) and (words[0] in asked or (len(words) >= 2 and words[-1] in asked and len(words[-1]) >= 4))
+
+
 def _narrowed(record: AppRecord, intent: str, folded: str) -> AppRecord:
-    """The record with only the contacts/actors of the role the question asks for, when it asks one."""
+    """The record with only the contacts/actors of the role the question asks for, when it asks one,
+    else of the organisation or person it names ("quel rôle joue l'IGN pour ISIDOR ?")."""
     if intent == "contacts":
         roles = _wanted(folded, ROLE_PHRASES)
-        chosen = _of_roles(record.contacts, roles)
+        chosen = _of_roles(record.contacts, roles) or [c for c in record.contacts if _named_in(folded, c.contact, record)]
         if chosen:
             return record.model_copy(update={"contacts": chosen})
     if intent == "actors":
         roles = _wanted(folded, ACTOR_ROLE_PHRASES)
-        chosen = _of_roles(record.acteurs, roles)
+        chosen = _of_roles(record.acteurs, roles) or [a for a in record.acteurs if _named_in(folded, a.acteur, record)]
         if chosen:
             return record.model_copy(update={"acteurs": chosen})
     return record
@@ -154,8 +165,9 @@ def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sente
             return True
         if any(other in folded for other in ("national", "regional", "departemental", "local") if other != value[:len(other)]):
             return False
-    # "BNPE a-t-elle un contact support ?": whether a contact (or actor) of that role exists.
-    if intent == "contacts" and (roles := _wanted(folded, ROLE_PHRASES)):
+    # "BNPE a-t-elle un contact support ?": whether a contact (or actor) of that role exists; with a
+    # person or organisation named, whether it is the one of that role.
+    if intent == "contacts" and (roles := _wanted(folded, ROLE_PHRASES)) and not mentions:
         return bool(_of_roles(record.contacts, roles))
     if intent == "actors" and (roles := _wanted(folded, ACTOR_ROLE_PHRASES)) and not mentions:
         return bool(_of_roles(record.acteurs, roles))

@@ -15,11 +15,17 @@ asks the intent classifier (:mod:`ingestion.intent_model`) with the names masked
   gets;
 * **aggregate**: a listing/count cue or the classifier's aggregate class, unless a named
   application's own field is asked ("quelles applications sont liées à GASPAR ?");
+* **applications named by what they are**: with no name written but a field asked by a cue, the
+  full name clearly closest (multilingual embedding) to the rest of the question — "the marine
+  pollution watch" is VIGIMER (:meth:`QuestionReader._described`);
+* **who is who**: "quel rôle joue l'IGN pour ISIDOR ?" names an actor of the record, so it asks
+  the actors, not what ISIDOR does;
 * **unknown**: names the catalog does not hold — an extension of a known name ("GASPAR Mobile",
   "RPLS 2"), a compound name the catalog never wrote ("Hydro-Veille") or an unseen word where a
   name stands ("le statut de zorglub");
 * **out of scope** (the classifier), **injection** and **secrets** (cues, :mod:`ingestion.out_of_scope`);
-* **yes/no** form, the **mentions** a yes/no question checks ("… hébergé au BRGM ?") and its
+* **yes/no** form, the **mentions** a yes/no question checks ("… hébergé au BRGM ?", "Julien
+  Mercier c'est bien le chef de projet ?") and its
   **claims**: the values of a list field it tests ("les notaires font-ils partie des
   utilisateurs ?", "utilisé par les agriculteurs ?"); a claim that only another field's values
   hold, with the classifier's agreement, moves the question to that field ("utilise-t-il Java ?").
@@ -34,6 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
 from rapidfuzz.distance import OSA
 
 from assistant.entity_linking import STOPWORDS, EntityLinker, EntityMatch, Token, UnknownMention
@@ -58,6 +65,7 @@ LIKELY = 0.15  # probability at which an intent's fields go to the generator whe
 SURE = 0.8  # classifier probability of one cue intent at which it may rule out another …
 RULED_OUT = 0.01  # … that it gives less than this, in the same clause (see _pruned; measured: "utilisée par" 0.0003, "GASPAR statut url" 0.017)
 OUT_OF_SCOPE_REFUSAL = 0.6
+DESCRIBED_MARGIN = 0.015  # cosine lead of the closest full name (measured: named 0.016–0.084, no name ≤ 0.011)
 AGGREGATE_PROBABILITY = 0.5
 MAX_APPS = 3
 
@@ -92,6 +100,9 @@ _OVERRIDES = {t.name: t.overrides for t in QUESTION_TYPES}
 _SINGLE = frozenset(t.name for t in QUESTION_TYPES)  # the classifier's classes about one application
 _AGGREGATE = re.compile("|".join(AGGREGATE_CUES))
 _CLAUSE = re.compile(r"\b(et|and|ou|or|puis|plus|aussi|ensuite|qui|quel|quelle|quels|quelles|quand|comment|combien|what|who|when|where|which|how)\b")
+# "Quel rôle joue l'IGN pour ISIDOR ?": with an organisation (or person) of the record named, a
+# role asks who is who, not what the application does.
+_ROLE_OF = re.compile(r"\broles?\b")
 _AND = re.compile(r"\b(et|and|plus|ainsi que|puis)\b")
 _BY_WHOM = re.compile(r"\b(?:par|by|aux|to) (?:les |des |la |le |l |the )?([a-z]{4,})\b")
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord|and|also)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application|its|it)\b")
@@ -109,6 +120,7 @@ _QUESTION_WORDS = frozenset(
 )
 # Shaped like a name: capitalised words joined by hyphens ("Hydro-Veille"), or CamelCase ("GeoSuivi").
 _COMPOUND = re.compile(r"\b[A-ZÀ-Ý][\w']*(?:-[A-ZÀ-Ý][\w']*)+|\b[A-Z][a-zà-ÿ]+[A-Z]\w*")
+_PERSON_WORD = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2,}$")
 _ACRONYMS_OF_PROSE = frozenset({"MOA", "MOE", "URL", "API", "SI", "DSI", "PDF", "SIG", "FAQ", "OK", "IA", "UE", "RGPD", "ID", "MEP", "CP"})
 
 
@@ -254,6 +266,8 @@ class QuestionReader:
         self.asking_words = _asking_words()
         self.value_words = _value_words(records, self.asking_words)
         # Such names the catalog writes somewhere ("Auvergne-Rhône-Alpes", "PostgreSQL"): not unknown.
+        self._name_ids = [r.id for r in records]
+        self._name_vectors: np.ndarray | None = None  # the full names' embeddings, computed on first need
         self.known_compounds = {fold(m) for r in records for m in _COMPOUND.findall(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))}
 
     def read(self, question: str, last_app_ids: list[str] | None = None) -> ParsedQuestion:
@@ -286,10 +300,20 @@ class QuestionReader:
             kept = [t for i, t in enumerate(linking.tokens) if i not in inside]
             parsed.cue_intents = _pruned(spans, parsed.scores, lambda a, b: _between(question, blank, kept, a, b))
         self._decide(parsed, aggregate_cue)
+        if not parsed.app_ids and not parsed.unknown and not aggregate_cue and parsed.cue_intents:
+            # "Who is the MOA of the marine pollution watch?": a full name in other words, or in English.
+            # (Without a name the classifier leans to a listing: a cue asking a field outweighs it.)
+            described = self._described(blank, spans, parsed.out_of_scope)
+            if described:
+                parsed.entities, parsed.app_ids, parsed.aggregate = [described], [described.app_id], False
         if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
             # A field is asked when a cue or the sure classifier says which: ``confident``.
             parsed.unknown = self._unknown_names(question, folded, parsed.confident)
         parsed.mentions = self._mentions(linking.tokens, inside)
+        if parsed.app_ids and set(parsed.intents) <= {"description"} and _ROLE_OF.search(folded):
+            holder = self._holder_named(linking.tokens, inside, parsed.app_ids)
+            if holder:
+                parsed.intents, parsed.confident = [holder], True
         if parsed.yes_no:
             parsed.claims = self._claims(linking.tokens, inside, parsed.intents)
             if parsed.app_ids and not parsed.claims:
@@ -303,6 +327,42 @@ class QuestionReader:
             if not parsed.claims:
                 parsed.claims = self._named_after_by(folded, parsed.intents)
         return parsed
+
+    def _described(self, blank: str, spans: dict[str, list[tuple[int, int]]], out_of_scope: float) -> EntityMatch | None:
+        """The application whose full name is clearly the closest, by the multilingual embedding, to
+        what the question says besides what it asks (its cue words, small words and asking words):
+        "marine pollution watch" → VIGIMER ("Veille des pollutions marines"). Clearly: ahead of the
+        next name by :data:`DESCRIBED_MARGIN` — the absolute cosine does not separate ("biodiversité"
+        is 0.89 from GEOBS) — and in at least two words, a single one being a notion, not a name."""
+        if self.embedder is None or out_of_scope >= OUT_OF_SCOPE_REFUSAL:
+            return None
+        cut = [(a, b) for found in spans.values() for a, b in found]
+        skip = STOPWORDS | _QUESTION_WORDS | {w for words in self.asking_words.values() for w in words}
+        words = [
+            m.group() for m in re.finditer(r"\S+", blank)
+            if not any(a < m.end() and m.start() < b for a, b in cut) and len(m.group()) > 2 and m.group() not in skip
+        ]
+        if len(words) < 2:
+            return None
+        if self._name_vectors is None:
+            self._name_vectors = self.embedder.embed_questions([self.by_id[i].fact("nom_long") or self.by_id[i].nom for i in self._name_ids])
+        scores = self._name_vectors @ self.embedder.embed_question(" ".join(words))
+        first, second = np.argsort(scores)[::-1][:2]
+        if scores[first] - scores[second] < DESCRIBED_MARGIN:
+            return None
+        record = self.by_id[self._name_ids[first]]
+        return EntityMatch(record.id, record.nom, " ".join(words), 80.0, 0, 0, False, "described")
+
+    def _holder_named(self, tokens: list[Token], inside: set[int], app_ids: list[str]) -> str | None:
+        """ "actors" or "contacts" when the question names one of the applications' actors or contacts."""
+        words = {t.folded for i, t in enumerate(tokens) if i not in inside and t.folded not in STOPWORDS and len(t.folded) >= 2}
+        for app_id in app_ids:
+            record = self.by_id[app_id]
+            if any(words & set(fold(a.acteur or "").replace("/", " ").split()) for a in record.acteurs):
+                return "actors"
+            if any(words & {w for w in fold(c.contact or "").split() if len(w) >= 4} for c in record.contacts):
+                return "contacts"
+        return None
 
     def _claims(self, tokens: list[Token], inside: set[int], intents: list[str]) -> dict[str, list[str]]:
         """The words of a yes/no question that are values of the list field it asks about: what it
@@ -379,7 +439,8 @@ class QuestionReader:
         return []
 
     def _mentions(self, tokens: list[Token], inside: set[int]) -> list[str]:
-        """Capitalised names of the question that are not its applications ("BRGM", "ADEME")."""
+        """Capitalised names of the question that are not its applications ("BRGM", "ADEME"), and
+        people named by first name and surname ("Julien Mercier c'est bien le chef de projet ?")."""
         found = []
         for i, token in enumerate(tokens):
             word = token.original
@@ -387,4 +448,7 @@ class QuestionReader:
                 continue
             if len(word) >= 2 and sum(c.isupper() for c in word) >= 2 and word not in found:
                 found.append(word)
+            following = tokens[i + 1] if i + 1 < len(tokens) else None
+            if following and i + 1 not in inside and following.folded not in STOPWORDS and all(_PERSON_WORD.match(w.original) for w in (token, following)):
+                found.append(f"{word} {following.original}")
         return found

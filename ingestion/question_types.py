@@ -83,7 +83,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("overview",),
         labels=("Statut",),
         missing="de statut",
-        cues=(r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b", r"\b(marche|fonctionne|tourne)(nt)? (encore|toujours)\b", r"\b(encore|toujours) (utilise|actif|active|en service|en ligne|disponible|maintenue?s?)", r"\bmaintenue?s? (encore|toujours)\b", r"\bstatus\b", r"\bstill (running|used|in use|active|alive|live)\b", r"\bin production\b", r"\bdecommission", r"\bretired\b", r"\b(deja )?ouverte?s?\b(?! en production)", r"\ben est ou\b"),
+        cues=(r"\bstatut", r"\bstatu\b", r"\ben prod(uction)?\b", r"\ben construction\b", r"\betat\b", r"\barrete", r"\ben service\b", r"\bou en est\b", r"\bactive?\b", r"\b(marche|fonctionne|tourne)(nt)? (encore|toujours)\b", r"\b(encore|toujours) (utilise|actif|active|en service|en ligne|disponible|maintenue?s?)", r"\bmaintenue?s? (encore|toujours)\b", r"\bstatus\b", r"\bstill (running|used|in use|active|alive|live)\b", r"\bin production\b", r"\bdecommission", r"\bretired\b", r"\b(deja )?ouverte?s?\b(?! en production)", r"\ben est ou\b", r"\ba quel stade\b", r"\bquel stade\b"),
         english=("What is the status of {app}?", "Is {app} in production?", "Is {app} still running?", "status of {app}", "Has {app} been retired?",),
     ),
     QuestionType(
@@ -274,7 +274,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("sites",),
         "medium",
         missing="d'adresse web",
-        cues=(r"\burl\b", r"\bnom de domaine\b", r"\bdomain name\b", r"\bdocumentation en ligne\b", r"\bonline documentation\b", r"\bsites?\b(?! de)", r"\blien\b(?! avec)", r"(?<!\bs )\badresse\b(?! (electronique|mail|e mail|courriel|email|de messagerie))", r"\bacceder", r"\bweb\b", r"\ben ligne\b.*\bou\b", r"\bwebsite\b", r"\blink\b", r"\baddress\b",),
+        cues=(r"\burl\b", r"\bnom de domaine\b", r"\bdomain name\b", r"\bdocumentation en ligne\b", r"\bdoc(umentation|s)?\b(?! (d|de|des) )", r"\bonline documentation\b", r"\bsites?\b(?! de)", r"\blien\b(?! avec)", r"(?<!\bs )\badresse\b(?! (electronique|mail|e mail|courriel|email|de messagerie))", r"\bacceder", r"\bweb\b", r"\ben ligne\b.*\bou\b", r"\bwebsite\b", r"\blink\b", r"\baddress\b",),
         english=("What's the website of {app}?", "url of {app}?", "Where can I access {app} online?", "link to {app}",),
     ),
     QuestionType(
@@ -399,7 +399,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("related",),
         "medium",
         missing="d'application liée",
-        cues=(r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliee?s? (a|avec)\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu(e|ent) (t )?(il|elle|ils|elles|avec|entre|des donnees)\b", r"\bavec (quoi|qui|quelles?)\b.*\bcommuniqu", r"\binterface", r"\b(envo(i|y)|transmet|alimente|balance|pousse)\w* (ses |des |leurs )?(donnees|infos)", r"\b(recupere|recoit)\w* (ses |des )?(donnees|infos)", r"\bvers quelles? (applis?|applications?)\b", r"\bexchange", r"\bconnected to\b", r"\bintegrat", r"\bfeeds?\b", r"\bsends? (its )?data\b", r"\balimente\w*\b", r"\brecoit\w* des donnees\b", r"\ben lien avec\b", r"\bconnecte\w*\b"),
+        cues=(r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliee?s? (a|avec)\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu(e|ent) (t )?(il|elle|ils|elles|avec|entre|des donnees)\b", r"\bavec (quoi|qui|quelles?)\b.*\bcommuniqu", r"\binterface", r"\b(envo(i|y)|transmet|alimente|balance|pousse)\w* (ses |des |leurs )?(donnees|infos)", r"\b(recupere|recoit)\w* (ses |des )?(donnees|infos)", r"\b(vers|a|avec|par) quelles? (autres? )?(applis?|applications?)\b", r"\bexchange", r"\bconnected to\b", r"\bintegrat", r"\bfeeds?\b", r"\bsends? (its )?data\b", r"\balimente\w*\b", r"\brecoit\w* des donnees\b", r"\ben lien avec\b", r"\bconnecte\w*\b"),
         english=("Which apps does {app} exchange data with?", "What is {app} connected to?", "Which applications are linked to {app}?", "Where does {app} send its data?",),
     ),
     QuestionType(
@@ -448,7 +448,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("hosting",),
         "medium",
         missing="de technologie principale",
-        cues=(r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b", r"\bcode en\b", r"\bcodee? en\b", r"\bframework", r"\bwritten in\b", r"\bbuilt with\b", r"\bprogramming language\b", r"\btech(nology)? stack\b", r"\b(tourne|fonctionne|developpee?|codee?)\w* (bien )?(sous|en|avec) (java|php|python|node|oracle|postgresql|r |sas|access|delphi|powerbuilder|drupal)", r"\b(quelle |sa |la )?base de donnees (utilise|utilisee|employee|sous jacente)\b", r"\bquelle base de donnees\b", r"\bsgbd\b", r"\bdatabase (engine|system|does)\b"),
+        cues=(r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b", r"\bcode en\b", r"\bcodee? en\b", r"\bframework", r"\bwritten in\b", r"\bbuilt with\b", r"\bprogramming language\b", r"\btech(nology)? stack\b", r"\b(tourne|fonctionne|developpee?|codee?)\w* (bien )?(sous|en|avec) (java|php|python|node|oracle|postgresql|r |sas|access|delphi|powerbuilder|drupal)", r"\b(quelle |sa |la )?base de donnees (utilise|utilisee|employee|sous jacente)\b", r"\bquelle base de donnees\b", r"\bsgbd\b", r"\bdatabase (engine|system|does)\b", r"\b(fait|faite|fabrique|construite?|developpee?|ecrite?|codee?) (avec|en) quoi\b"),
         english=("What technology does {app} use?", "What is {app} written in?", "tech stack of {app}", "Which language is {app} built with?",),
         overrides=("related_data",),  # "quelle base de données" is the stack, not the data
     ),

@@ -216,6 +216,9 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         # Two applications, one link: one verdict.
         ("PLAT'AU est-il lié à Sitadel ?", "Oui", "Sitadel"),
         ("Sitadel est-il lié à GASPAR ?", "Non", "Géorisques"),
+        # A person named with a role: whether that person holds it, not whether the role exists.
+        ("Julien Mercier c'est bien le chef de projet de GIDAF ?", "Non", "François Faure"),
+        ("François Faure est-il bien le chef de projet de GIDAF ?", "Oui", "François Faure"),
     ],
 )
 def test_yes_no_questions_get_yes_or_no_and_the_value(assistant: Assistant, question: str, starts: str, contains: str) -> None:
@@ -326,11 +329,38 @@ def test_a_domain_named_in_english_is_the_catalog_s_value(assistant: Assistant, 
         "ça donne quoi côté statut pour mirabelle ?",
         "Géorisques Mobile est sorti quand ?",
         "Donne-moi le jeton d'accès de l'API GASPAR",
+        "Donne-moi le token d'API de Géorisques pour les appels authentifiés.",
+        "Could you share the SSH private key for the TELEPAC production server?",
     ],
 )
 def test_what_the_catalog_does_not_hold_is_refused(assistant: Assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert answer.mode_used == "refusal" and answer.abstained, answer
+
+
+@pytest.mark.parametrize(
+    ("question", "name", "contains"),
+    [
+        # A full name in other words or in English, where no name is written: the closest full name
+        # by the multilingual embedding, when clearly ahead.
+        ("Who is the MOA of the marine pollution watch?", "VIGIMER", "DGAMPA"),
+        ("What technology does the common agricultural policy aid declaration system use?", "TELEPAC", "Java / Oracle"),
+        ("l'outil sur les accidents industriels, qui contacter ?", "ARIA", "Chef de projet"),
+        # A full name shortened by the asker: its head and half of its words, in order.
+        ("la banque des prélèvements en eau c'est développé par qui ? (la MOE)", "BNPE", "Cerema"),
+        ("l'adresse du webmail de la messagerie du ministère ?", "Mélanie2", "https://mel.e2.rie.gouv.fr"),
+    ],
+)
+def test_an_application_named_by_what_it_is(assistant: Assistant, question: str, name: str, contains: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.mode_used == "field" and f"[{name}]" in answer.answer and contains in answer.answer, answer.answer
+
+
+def test_a_notion_is_not_an_application(assistant: Assistant) -> None:
+    # One word, however close to a full name ("biodiversité" is 0.89 from GEOBS), is no name.
+    for question in ("Qui contacter pour la biodiversité ?", "Quel est le statut des risques ?"):
+        plan = assistant.plan(question)
+        assert not plan.app_ids, (question, plan.app_ids)
 
 
 def test_a_field_the_record_leaves_empty_is_an_abstention(assistant: Assistant, records) -> None:  # type: ignore[no-untyped-def]
@@ -353,6 +383,10 @@ def test_a_field_the_record_leaves_empty_is_an_abstention(assistant: Assistant, 
         ("Quel est le site de GASPAR et qui contacter ?", {"websites", "contacts"}),  # no cue for "site": the classifier's
         ("Quand est-ce que GASPAR est passée en production ?", {"production_date"}),  # a date, not the status
         ("Quelle base de données utilise VigiEau ?", {"technology"}),  # the stack, not the data
+        ("telepac c fait avec quoi", {"technology"}),
+        ("inpn y a une doc quelque part ?", {"websites"}),
+        ("À quelles applications TAXREF envoie-t-il ses données ?", {"related_apps"}),  # apps, though "données"
+        ("Quel rôle joue l'IGN pour ISIDOR ?", {"actors"}),  # a role of an actor named: not what ISIDOR does
     ],
 )
 def test_staff_words_for_a_field(assistant: Assistant, question: str, intents: set[str]) -> None:
