@@ -1,6 +1,6 @@
 """``auto`` mode on the question sets: accuracy per set and per kind of phrasing, and latency.
 
-    python bench/bench_understanding.py [--workdir .dyag/bench-understanding] [--run RUN] [--holdout] [--final] [--fresh] [--blind]
+    python bench/bench_understanding.py [--workdir .dyag/bench-understanding] [--run RUN] [--holdout] [--final] [--fresh] [--blind] [--sealed]
 
 Sets: examples/questions/natural.jsonl (phrased by someone who never saw Dyag's templates: informal,
 typos, English, full names, look-alikes…), the held-out template questions (test.jsonl) and the
@@ -11,7 +11,8 @@ once at the end (bench/RESULTS.md): do not tune on it, or it stops measuring any
 natural_fresh.jsonl, a fourth set by a fifth author, split by id: its odd rows (``natural_fresh_dev``)
 were used to mend the router, its even rows (``natural_fresh_test``) only measured; with ``--blind``,
 natural_blind.jsonl, a fifth set by a sixth author, split the same way (``natural_blind_dev`` /
-``natural_blind_test``). Latency is reported
+``natural_blind_test``); with ``--sealed``, natural_sealed.jsonl, a sixth set by a seventh author,
+split the same way (``natural_sealed_dev`` / ``natural_sealed_test``). Latency is reported
 for the answers that need no generation (exact, aggregate, refusal) and for the generated ones.
 """
 
@@ -43,6 +44,7 @@ def main() -> None:
         NATURAL_FRESH,
         NATURAL_HOLDOUT,
         NATURAL_QUESTIONS,
+        NATURAL_SEALED,
         TEST_QUESTIONS,
     )
     from ingestion.index import current_generation_dir, with_index_embedding
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--final", action="store_true", help="Also measure natural_final.jsonl (the untouched set).")
     parser.add_argument("--fresh", action="store_true", help="Also measure natural_fresh.jsonl, its dev (odd ids) and test (even ids) halves apart.")
     parser.add_argument("--blind", action="store_true", help="Also measure natural_blind.jsonl, its dev (odd ids) and test (even ids) halves apart.")
+    parser.add_argument("--sealed", action="store_true", help="Also measure natural_sealed.jsonl, its dev (odd ids) and test (even ids) halves apart.")
     parser.add_argument("--only", nargs="*", default=None, help="Measure only these sets (by name).")
     args = parser.parse_args()
 
@@ -71,6 +74,8 @@ def main() -> None:
         sets["natural_fresh_dev"] = sets["natural_fresh_test"] = NATURAL_FRESH
     if args.blind:
         sets["natural_blind_dev"] = sets["natural_blind_test"] = NATURAL_BLIND
+    if args.sealed:
+        sets["natural_sealed_dev"] = sets["natural_sealed_test"] = NATURAL_SEALED
     if args.only:
         sets = {name: path for name, path in sets.items() if name in args.only}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
@@ -98,7 +103,7 @@ def main() -> None:
             f"| {name} | {len(questions)} | {right / len(questions):.1%} | {metrics.percentile(fast, 50):.0f} | "
             f"{metrics.percentile(fast, 95):.0f} | {len(slow)} | {p50_slow} |"
         )
-    for name in ("natural", "natural_holdout", "natural_final", "natural_fresh_dev", "natural_fresh_test", "natural_blind_dev", "natural_blind_test"):
+    for name in ("natural", "natural_holdout", "natural_final", "natural_fresh_dev", "natural_fresh_test", "natural_blind_dev", "natural_blind_test", "natural_sealed_dev", "natural_sealed_test"):
         if name in kinds:
             print(f"\n{name}, per kind:\n\n| kind | right | n |\n|---|---:|---:|")
             for kind, scores in sorted(kinds[name].items()):

@@ -20,3 +20,6 @@ NATURAL_FRESH = QUESTIONS / "natural_fresh.jsonl"
 # A fifth set by a sixth author (session 5), written before the classifier's paraphrases were used:
 # split by id the same way (bench/bench_understanding.py --blind).
 NATURAL_BLIND = QUESTIONS / "natural_blind.jsonl"
+# A sixth set by a seventh author (session 6), who saw only the catalog: split by id the same way
+# (bench/bench_understanding.py --sealed); its dev half was measured before it was read.
+NATURAL_SEALED = QUESTIONS / "natural_sealed.jsonl"

@@ -444,7 +444,7 @@ def test_question_sets_in_auto_mode(assistant: Assistant, path, floor: float) ->
     assert right / len(questions) >= floor, f"{path.name}: {right}/{len(questions)}"
 
 
-@pytest.mark.parametrize("checker", ["verify_natural.py", "verify_holdout.py", "verify_final.py", "verify_fresh.py", "verify_blind.py"])
+@pytest.mark.parametrize("checker", ["verify_natural.py", "verify_holdout.py", "verify_final.py", "verify_fresh.py", "verify_blind.py", "verify_sealed.py"])
 def test_hand_written_sets_agree_with_the_catalog(checker: str) -> None:
     """Each natural set's expected facts are re-derived from the raw catalog by its own checker
     (written with the set, not with Dyag's code): a catalog edit that stales a set fails here."""
