@@ -7,7 +7,9 @@ host, contact person, actor — each possibly negated ("pas de portée nationale
 filters on any field of the question-type registry ("sans site", "n'ont pas le moindre contact",
 "without a website", "descriptif vide") or on a contact role ("How many apps list a Support
 contact?"). An organisation is named by a part of its value ("hébergées au BRGM", "à Toulouse",
-"chez ovh"); a domain named in another language beside "domain" ("the water domain") is matched
+"chez ovh"), a service by its directorate ("gérées par la DGPR" for DGPR/SRT and DGPR/SRNH); a
+domain by its head word after the field's name or a verb of topic ("le domaine risques", "qui
+concernent l'eau"), and when named in another language ("the water domain", "about housing")
 through a ``translate`` function (the assistant's multilingual embedding). All filters hold
 together: "Parmi les applis nationales, combien sont en production ?" is two.
 """
@@ -90,7 +92,7 @@ FACETS: list[Facet] = [
     Facet("contact", "dont un contact est", lambda r: [c.contact for c in r.contacts if c.contact], keywords=("contact", "chef", "responsable", "referent")),
     Facet(
         "actor", "dont un acteur est", lambda r: [a.acteur for a in r.acteurs if a.acteur],
-        keywords=("moa", "moe", "acteur", "actor", "maitr"), organisation=True,
+        keywords=("moa", "moe", "acteur", "actor", "maitr", "gere", "pilot", "porte", "managed", "run by"), organisation=True,
     ),
 ]
 _YES_NO_LISTING = re.compile(r"\b(y a t il|y en a t il|existe t il|il y a des|est ce qu il (y a|existe)|are there|is there)\b")
@@ -171,6 +173,11 @@ def _part_positions(folded: str, value: str) -> list[int]:
     "BRGM – Orléans", the place of a site ("Toulouse"), or a word of three letters or more that
     starts a one-word name ("ovh" of "OVHcloud")."""
     parts = [p for p in _ORGANISATION_PARTS.split(value) if len(fold(p)) >= 3]
+    if parts and "/" in parts[0]:
+        # "DGPR/SRT" is a service of the DGPR: naming the directorate names its services.
+        head = parts[0].split("/")[0]
+        if len(head) >= 3 and (positions := _value_positions(folded, head)):
+            return positions
     if len(parts) > 1:
         # A site is named by its place, its last word: "à Toulouse" for "Centre serveur de Toulouse".
         for part in [*parts, *(p.split()[-1] for p in parts[1:] if len(p.split()[-1]) >= 4)]:
@@ -197,7 +204,13 @@ def _status_filters(folded: str, catalog: set[str]) -> list[Filter]:
 # (word, the catalog's values) → the value that word names in another language, or None.
 Translate = Callable[[str, list[str]], "str | None"]
 # "the water domain", "domain of housing": the word beside the field's name is its value.
-_BESIDE_DOMAIN = re.compile(r"\b([a-z]{4,}) (?:domain|sector|area)s?\b|\b(?:domain|sector|area)s? (?:of )?([a-z]{4,})\b")
+# "the water domain", "domain of housing", "le domaine risques", "qui concernent l'eau", "about housing":
+# the word beside the field's name, or after a verb of topic, is its value.
+_BESIDE_DOMAIN = re.compile(
+    r"\b([a-z]{4,}) (?:domain|sector|area)s?\b|\b(?:domain|sector|area)s? (?:of )?([a-z]{4,})\b"
+    r"|\b(?:domaines?|secteurs?|thematiques?) (?:de |du |des |d )?(?:la |l )?([a-z]{3,})\b"
+    r"|\b(?:concern\w*|trait\w* (?:de|du|des|d)|portent sur|autour (?:de|du|des|d)|about|related to|dealing with) (?:la |le |les |l |the )?([a-z]{3,})\b"
+)
 
 
 def parse(question: str, records: list[AppRecord], translate: Translate | None = None) -> AggregateQuery:
@@ -244,13 +257,13 @@ def parse(question: str, records: list[AppRecord], translate: Translate | None =
             query.filters.append(Filter(facet.name, positives, False, facet.label))
         if negatives:
             query.filters.append(Filter(facet.name, negatives, True, facet.label))
-    if translate and not any(f.facet == "domain" for f in query.filters) and (beside := _BESIDE_DOMAIN.search(folded)):
-        word = beside.group(1) or beside.group(2)
+    if not any(f.facet == "domain" for f in query.filters) and (beside := _BESIDE_DOMAIN.search(folded)):
+        word = next(g for g in beside.groups() if g)
         domains = sorted({d.domaine for r in records for d in r.domaines if d.domaine})
         # The head word as the catalog writes it first ("transport domain": Transports routiers), else a translation.
         heads = [v for v in domains if _stems(v)[:1] == [_stem(word)]]
         value = heads[0] if len(heads) == 1 else None
-        if word not in _GENERIC and (value or (value := translate(word, domains))):
+        if word not in _GENERIC and (value or (translate and (value := translate(word, domains)))):
             query.filters.append(Filter("domain", [value], negated(folded, beside.start() + 1), "du domaine"))
     _prefer_named_facets(query, folded)
     for pattern, type_name in _PRESENCE_WORDS:

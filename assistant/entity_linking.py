@@ -51,7 +51,8 @@ STOPWORDS = frozenset(
     ici maintenant aujourd hui hier demain peut peux veux voudrais faut fais fait dois doit avoir etre ete etait sera serait
     avait vais va vont suis es sommes etes font ainsi aussi lors dont leurs notre votre nous vous moi toi eux
     there their then than also just only very some any all other like such into over after before between under there
-    been being would should could might must shall""".split()
+    been being would should could might must shall
+    parmi chacun chacune via sauf hormis malgre durant envers lorsque puisque""".split()
 )
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")
 _CAMEL_HEAD = re.compile(r"^([A-Z]{3,})[a-z]+$")

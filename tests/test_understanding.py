@@ -292,6 +292,10 @@ def test_several_intents_get_every_answer(assistant: Assistant) -> None:
         ("Combien d'applications ont été définitivement débranchées ?", lambda r: r.statut == "Arrêtée"),
         ("Combien d'applications ont un descriptif vide ?", lambda r: not r.fact("descriptif")),
         ("combien d'applis sont hébergées à Toulouse ?", lambda r: any("Toulouse" in (h.get("hebergeur") or "") for h in r.hebergements)),
+        # A domain by its head word after the field's name or a verb of topic; a service by its directorate.
+        ("Combien d'applications du domaine risques ?", lambda r: any(d.domaine == "Risques naturels et technologiques" for d in r.domaines)),
+        ("Combien d'applis concernent l'eau ?", lambda r: any(d.domaine == "Eau, milieux aquatiques" for d in r.domaines)),
+        ("Combien d'applications sont gérées par la DGPR ?", lambda r: any((a.acteur or "").startswith("DGPR/") for a in r.acteurs)),
     ],
 )
 def test_aggregates_are_counted_over_the_records(records, question: str, keep) -> None:  # type: ignore[no-untyped-def]
@@ -304,6 +308,8 @@ def test_a_domain_named_in_english_is_the_catalog_s_value(assistant: Assistant, 
     answer = assistant.ask("How many applications belong to the water domain?")
     assert answer.mode_used == "aggregate" and str(water) in answer.answer and "Eau, milieux aquatiques" in answer.answer, answer.answer
     assert "« Transports routiers »" in assistant.ask("How many apps are in the transport domain?").answer  # the head word as written
+    assert "« Logement, construction »" in assistant.ask("Which apps are about housing?").answer
+    assert assistant.ask("qui utilise PostgreSQL parmi les applis ?").mode_used == "aggregate"  # "parmi" is no name
     housing = assistant.ask("which apps are not in the housing sector?")
     assert "qui ne sont pas du domaine « Logement, construction »" in housing.answer, housing.answer
     domains = sorted({d.domaine for r in records for d in r.domaines if d.domaine})
