@@ -55,6 +55,16 @@ def event(kind: str) -> Callable[[AppRecord], Fact | None]:
     return extract
 
 
+def latest_version(r: AppRecord) -> Fact | None:
+    """The most recent event that names a version: "1.0" at the go-live, "2.2" at a new version."""
+    dated = [e for e in r.evenements if e.version and e.date]
+    if not dated:
+        return None
+    last = max(dated, key=lambda e: e.date)
+    what = (last.type or "évènement").lower() + (f" : {last.commentaire}" if last.commentaire else "")
+    return Fact({"version": last.version, "date": date_text(last), "evenement": what}, [last.version])
+
+
 def scalar(field_name: str, slot: str) -> Callable[[AppRecord], Fact | None]:
     def extract(r: AppRecord) -> Fact | None:
         value = r.fact(field_name)

@@ -379,6 +379,30 @@ QUESTION_TYPES: list[QuestionType] = [
         overrides=("status",),
     ),
     QuestionType(
+        "version",
+        (
+            "Quelle est la version actuelle de {app} ?",
+            "En quelle version est {app} ?",
+            "{app} en est à quelle version ?",
+            "derniere version de {app}",
+            "Pourriez-vous m'indiquer le numéro de la dernière version de {app} ?",
+            "c'est quoi la version de {app} en ce moment ?",
+        ),
+        ("Quel est le dernier numéro de version de {app} ?", "Quelle version de {app} est déployée ?"),
+        (
+            "La dernière version de {name} est la {version} ({evenement}, le {date}).",
+            "{name} en est à la version {version} ({evenement}, le {date}).",
+            "D'après le catalogue, la version la plus récente de {name} est la {version} ({evenement}, le {date}).",
+        ),
+        facts.latest_version,
+        ("events",),
+        "medium",
+        missing="de version",
+        cues=(r"\bversions?\b(?! (de|du|des|d) (l )?(donnees|production|recette))", r"\brelease\b", r"\bwhich version\b"),
+        english=("What version is {app} at?", "latest version of {app}", "Which version of {app} is deployed?"),
+        overrides=("production_date", "creation_date", "shutdown_date", "status"),
+    ),
+    QuestionType(
         "related_apps",
         (
             "Quelles applications sont liées à {app} ?",
@@ -399,7 +423,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("related",),
         "medium",
         missing="d'application liée",
-        cues=(r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\bliee?s? (a|avec)\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu(e|ent) (t )?(il|elle|ils|elles|avec|entre|des donnees)\b", r"\bavec (quoi|qui|quelles?)\b.*\bcommuniqu", r"\binterface", r"\b(envo(i|y)|transmet|alimente|balance|pousse)\w* (ses |des |leurs )?(donnees|infos)", r"\b(recupere|recoit)\w* (ses |des )?(donnees|infos)", r"\b(vers|a|avec|par) quelles? (autres? )?(applis?|applications?)\b", r"\bexchange", r"\bconnected to\b", r"\bintegrat", r"\bfeeds?\b", r"\bsends? (its )?data\b", r"\balimente\w*\b", r"\brecoit\w* des donnees\b", r"\ben lien avec\b", r"\bconnecte\w*\b"),
+        cues=(r"\bapplications? liees?", r"\bechange", r"\bflux\b", r"\binterconnect", r"\b(re)?liee?s? (a|avec)\b", r"\bdepend", r"\bapplications? (connectees|reliees)", r"\bcommuniqu(e|ent) (t )?(il|elle|ils|elles|avec|entre|des donnees)\b", r"\bavec (quoi|qui|quelles?)\b.*\bcommuniqu", r"\binterface", r"\b(envo(i|y)|transmet|alimente|balance|pousse)\w* (ses |des |leurs )?(donnees|infos)", r"\b(recupere|recoit)\w* (ses |des )?(donnees|infos)", r"\b(vers|a|avec|par) quelles? (autres? )?(applis?|applications?)\b", r"\bexchange", r"\bconnected to\b", r"\bintegrat", r"\bfeeds?\b", r"\bsends? (its )?data\b", r"\balimente\w*\b", r"\brecoit\w* des donnees\b", r"\ben lien avec\b", r"\bconnecte\w*\b"),
         english=("Which apps does {app} exchange data with?", "What is {app} connected to?", "Which applications are linked to {app}?", "Where does {app} send its data?",),
     ),
     QuestionType(

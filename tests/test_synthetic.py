@@ -69,6 +69,7 @@ def _expected_facts(category: str, r: AppRecord) -> list[str]:
         "technology": [r.technologie_principale],
         "hosting": [h["hebergeur"] for h in r.hebergements] or [a.acteur for a in r.acteurs if a.role == "Hébergeur"],
         "shutdown_date": [events.get("Arrêt")],
+        "version": [getattr(max((e for e in r.evenements if e.version and e.date), key=lambda e: e.date, default=None), "version", None)],
         "users": list(r.utilisateurs),
         "functions": list(r.fonctions),
         "stakes": [r.enjeux],
