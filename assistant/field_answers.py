@@ -203,7 +203,8 @@ def answer_fields(
     mentions = mentions or []
     sentences, facts, sections = [], [], []
     found_any = False  # a value for some (application, intent) pair
-    same = yes_no and len(records) == 2 and _SAME.search(folded) is not None
+    # "ADES et NAÏADES, même MOA ?" asks for a verdict without a yes/no form.
+    same = (yes_no or question.rstrip().endswith("?")) and len(records) == 2 and _SAME.search(folded) is not None
     for intent in intents:
         answers = []
         for record in records:

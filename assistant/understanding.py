@@ -45,6 +45,7 @@ from rapidfuzz.distance import OSA
 
 from assistant.entity_linking import STOPWORDS, EntityLinker, EntityMatch, Token, UnknownMention
 from ingestion.aggregate_types import AGGREGATE, AGGREGATE_CUES, AGGREGATE_EXAMPLES, AGGREGATE_TYPES
+from ingestion.bm25 import tokenize as bm25_tokens
 from ingestion.intent_model import MASK, IntentModel
 from ingestion.lexicon import ROLE_PHRASES, SHORT_FORMS, STATUS_PHRASES, claim_stem, is_yes_no
 from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
@@ -121,6 +122,7 @@ _QUESTION_WORDS = frozenset(
 # Shaped like a name: capitalised words joined by hyphens ("Hydro-Veille"), or CamelCase ("GeoSuivi").
 _COMPOUND = re.compile(r"\b[A-ZÀ-Ý][\w']*(?:-[A-ZÀ-Ý][\w']*)+|\b[A-Z][a-zà-ÿ]+[A-Z]\w*")
 _PERSON_WORD = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2,}$")
+_CIVILITIES = frozenset("madame monsieur mesdames messieurs mademoiselle bonjour bonsoir cher chere chers cheres docteur".split())
 _ACRONYMS_OF_PROSE = frozenset({"MOA", "MOE", "URL", "API", "SI", "DSI", "PDF", "SIG", "FAQ", "OK", "IA", "UE", "RGPD", "ID", "MEP", "CP"})
 
 
@@ -283,7 +285,9 @@ class QuestionReader:
         parsed.secrets = asks_for_secrets(folded)
         parsed.injection = is_injection(folded)
         # "statut de EMMY ? c'est toujours actif ?": each question of a message has its own form.
-        clauses = [c.strip() + "?" for c in question.split("?") if c.strip()] or [question]
+        # Only a clause the asker closed with "?" is asked as one ("…relative à CONCHYL." is not).
+        pieces = question.split("?")
+        clauses = [c.strip() + ("?" if i < len(pieces) - 1 else "") for i, c in enumerate(pieces) if c.strip()] or [question]
         parsed.yes_no = any(is_yes_no(fold(c), c) for c in clauses)
         inside = _inside(entities)
         blank = self._corrected(_blank(linking.tokens, inside))
@@ -433,7 +437,8 @@ class QuestionReader:
         candidates = [m.group(1) for m in _NAME_SLOT.finditer(folded)]
         candidates += [w for w in folded.split() if len(w) >= 5 and w.isalpha() and not w.endswith(_WORD_ENDINGS)]
         for word in candidates:
-            if word not in self.vocabulary and not word.isdigit():
+            # The index's vocabulary is stemmed ("espece" for "espèces"): a plural of it is known too.
+            if word not in self.vocabulary and not set(bm25_tokens(word)) & self.vocabulary and not word.isdigit():
                 original = next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word)
                 return [UnknownMention(original)]
         return []
@@ -449,6 +454,10 @@ class QuestionReader:
             if len(word) >= 2 and sum(c.isupper() for c in word) >= 2 and word not in found:
                 found.append(word)
             following = tokens[i + 1] if i + 1 < len(tokens) else None
-            if following and i + 1 not in inside and following.folded not in STOPWORDS and all(_PERSON_WORD.match(w.original) for w in (token, following)):
+            if (
+                following and i + 1 not in inside and following.start == token.end + 1
+                and not {token.folded, following.folded} & (STOPWORDS | _CIVILITIES)
+                and all(_PERSON_WORD.match(w.original) for w in (token, following))
+            ):
                 found.append(f"{word} {following.original}")
         return found

@@ -195,6 +195,7 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         ("Est-ce que VIGIMER a un site web ?", "Non", "ne renseigne pas"),
         ("Le SNE est-il hébergé au BRGM ?", "Oui", "BRGM"),
         ("SINP et 8 SINP ont-ils la même portée ?", "Non", "Régionale"),
+        ("ADES et NAÏADES, même MOA ?", "Oui", "DGALN/DEB"),  # a comparison asks for a verdict
         # Any verb inverted with its subject is a yes/no form; a list field is tested for the value named.
         ("Les bailleurs sociaux font-ils partie du public de Géorisques ?", "Oui", "Bailleurs sociaux"),
         ("Les collectivités utilisent-elles Géorisques ?", "Non", "Grand public"),
@@ -362,6 +363,17 @@ def test_an_application_named_by_what_it_is(assistant: Assistant, question: str,
     assert answer.mode_used == "field" and f"[{name}]" in answer.answer and contains in answer.answer, answer.answer
 
 
+def test_a_sentence_without_question_mark_is_no_yes_no_question(assistant: Assistant) -> None:
+    plan = assistant.plan("Madame, Monsieur, je souhaiterais connaître la personne à contacter pour toute question relative à CONCHYL.")
+    assert not plan.parsed.yes_no and plan.parsed.mentions == [] and plan.intents == ["contacts"], plan.parsed
+
+
+def test_a_plural_of_a_catalog_word_is_no_unknown_name(assistant: Assistant) -> None:
+    # The index's vocabulary is stemmed: "espèces" is the catalog's "espèce", not an application.
+    plan = assistant.plan("quel est le statut des espèces protégées ?")
+    assert not plan.parsed.unknown, plan.parsed.unknown
+
+
 def test_a_notion_is_not_an_application(assistant: Assistant) -> None:
     # One word, however close to a full name ("biodiversité" is 0.89 from GEOBS), is no name.
     for question in ("Qui contacter pour la biodiversité ?", "Quel est le statut des risques ?"):
@@ -392,7 +404,9 @@ def test_a_field_the_record_leaves_empty_is_an_abstention(assistant: Assistant, 
         ("telepac c fait avec quoi", {"technology"}),
         ("inpn y a une doc quelque part ?", {"websites"}),
         ("À quelles applications TAXREF envoie-t-il ses données ?", {"related_apps"}),  # apps, though "données"
-        ("Quel rôle joue l'IGN pour ISIDOR ?", {"actors"}),  # a role of an actor named: not what ISIDOR does
+        ("Quel rôle joue l'IGN pour ISIDOR ?", {"actors"}),
+        ("RPLS est-il relié à SISAL ?", {"related_apps"}),
+        ("Quelle est la date de la dernière version de GASPAR ?", {"version"}),  # the version, not a date field  # a role of an actor named: not what ISIDOR does
     ],
 )
 def test_staff_words_for_a_field(assistant: Assistant, question: str, intents: set[str]) -> None:
