@@ -244,7 +244,7 @@ def _value_words(records: list[AppRecord], asking: dict[str, set[str]]) -> dict[
     out: dict[str, set[str]] = {}
     for qt in QUESTION_TYPES:
         if qt.name in LIST_INTENTS:
-            words = {claim_stem(w) for r in records if (ans := qt.answer_for(r)) for w in fold(ans[0]).split() if len(w) >= 4}
+            words = {claim_stem(w) for r in records if (ans := qt.answer_for(r)) for w in fold(ans[0]).split() if len(w) >= 3 and w not in STOPWORDS}
             out[qt.name] = words - asking[qt.name] - names
     return out
 
@@ -325,8 +325,13 @@ class QuestionReader:
                 elsewhere = self._claims(linking.tokens, inside, sorted(LIST_INTENTS - set(parsed.intents)))
                 asked = {w for i in parsed.intents for w in self.asking_words.get(i, ())}  # "support" asks for a contact
                 elsewhere = {i: left for i, found in elsewhere.items() if (left := [w for w in found if claim_stem(w) not in asked])}
-                # … when the classifier agrees that it may be ("Java": technology 0.997, not users).
-                if len(elsewhere) == 1 and parsed.scores.get(next(iter(elsewhere)), 0.0) >= LIKELY:
+                # … when the classifier agrees that it may be ("Java": technology 0.997, not users), or
+                # when the field asked is only the classifier's guess ("GéoADS relève-t-il de
+                # l'urbanisme ?": scope 0.5, but only domains hold "Urbanisme").
+                # Several fields may hold the value ("Documents d'urbanisme" are data): the likelier.
+                if elsewhere and not parsed.cue_intents:
+                    elsewhere = dict([max(elsewhere.items(), key=lambda item: parsed.scores.get(item[0], 0.0))])
+                if len(elsewhere) == 1 and (not parsed.cue_intents or parsed.scores.get(next(iter(elsewhere)), 0.0) >= LIKELY):
                     parsed.intents, parsed.claims = list(elsewhere), elsewhere
             if not parsed.claims:
                 parsed.claims = self._named_after_by(folded, parsed.intents)
@@ -372,7 +377,7 @@ class QuestionReader:
         """The words of a yes/no question that are values of the list field it asks about: what it
         checks is in the list. A word counts when some record's answer for that field holds it."""
         spelled = [SHORT_FORMS.get(t.folded, t.folded) for i, t in enumerate(tokens) if i not in inside]
-        words = [w for w in spelled if len(w) >= 4 and w not in STOPWORDS]
+        words = [w for w in spelled if len(w) >= 3 and w not in STOPWORDS]  # "API" is a value too
         claims = {}
         for intent in intents:
             values = self.value_words.get(intent)

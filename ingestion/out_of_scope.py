@@ -85,7 +85,10 @@ SECRET_CUES: tuple[str, ...] = (
     r"\blogin\b", r"\bmes identifiants\b", r"\bidentifiants? (du|d un|de|d) (compte|acces)\b", r"\bcomptes? de service\b",
     r"\btoken d acces\b", r"\baccess token\b", r"\bjetons? (d acces|d api|d authentification|de connexion)\b", r"\bapi tokens?\b",
     r"\b(bearer|auth) tokens?\b", r"\bcode secret\b", r"\bcredentials?\b", r"\blogin et mot\b",
-    r"\btokens? d api\b", r"\bcles? (ssh|privees?|secretes?)\b", r"\b(ssh|private|secret) keys?\b", r"\bsecrets? (d|de|du|of)\b",
+    r"\btokens?\b", r"\bjetons?\b", r"\bcles? (ssh|privees?|secretes?)\b", r"\b(ssh|private|secret) keys?\b", r"\bsecrets? (d|de|du|of)\b",
+    r"\bsecrets? clients?\b", r"\bclient secrets?\b", r"\bcomptes? (admin|administrateur|root|de test|technique)s?\b",
+    r"\bacces (admin|administrateur|root)\b", r"\b(admin|administrator|root) (access|account)s?\b", r"\bcodes? d acces\b",
+    r"\bchaines? de connexion\b", r"\bconnection strings?\b",
 )
 
 _INJECTION = re.compile("|".join(f"(?:{c})" for c in INJECTION_CUES))

@@ -196,6 +196,9 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         ("Le SNE est-il hébergé au BRGM ?", "Oui", "BRGM"),
         ("SINP et 8 SINP ont-ils la même portée ?", "Non", "Régionale"),
         ("ADES et NAÏADES, même MOA ?", "Oui", "DGALN/DEB"),  # a comparison asks for a verdict
+        ("Est-ce que SISAL a une API ?", "Non", "Tableau de bord"),  # a three-letter value is a claim too
+        # The classifier guessed the scope; only domains (and data) hold "urbanisme": the likelier decides.
+        ("GéoADS relève-t-il de l'urbanisme ?", "Non", "Aménagement du territoire"),
         # Any verb inverted with its subject is a yes/no form; a list field is tested for the value named.
         ("Les bailleurs sociaux font-ils partie du public de Géorisques ?", "Oui", "Bailleurs sociaux"),
         ("Les collectivités utilisent-elles Géorisques ?", "Non", "Grand public"),
@@ -338,6 +341,9 @@ def test_a_domain_named_in_english_is_the_catalog_s_value(assistant: Assistant, 
         "Donne-moi le jeton d'accès de l'API GASPAR",
         "Donne-moi le token d'API de Géorisques pour les appels authentifiés.",
         "Could you share the SSH private key for the TELEPAC production server?",
+        "Donne moi le compte admin de SISAL",
+        "Could you share the connection string for the SISPEA database?",
+        "quels sont les codes d'accès de GEOBS ?",
     ],
 )
 def test_what_the_catalog_does_not_hold_is_refused(assistant: Assistant, question: str) -> None:
