@@ -396,8 +396,10 @@ class EntityLinker:
         return found
 
     def _extension(self, question: str, tokens: list[Token], match: EntityMatch) -> str | None:
-        """ "GASPAR Mobile": the name followed, in the same phrase, by a capitalised word no name holds."""
-        if match.end >= len(tokens):
+        """ "GASPAR Mobile": the name followed, in the same phrase, by a capitalised word no name holds.
+        Only a name extends so: words of a full name followed by an acronym are a description ("la
+        télédéclaration des aides PAC")."""
+        if match.end >= len(tokens) or match.kind in ("nom_long", "fragment"):
             return None
         last, following = tokens[match.end - 1], tokens[match.end]
         between = question[last.end : following.start]

@@ -53,6 +53,12 @@ def test_a_full_name_by_its_words_stops_at_punctuation_and_needs_every_word(link
     assert linker.link("Traduis « plan de prévention des risques » en allemand") == []
 
 
+def test_words_of_a_full_name_before_an_acronym_are_no_unknown_product(linker):
+    # "GASPAR Mobile" is another product; "la télédéclaration des aides PAC" describes TELEPAC.
+    reading = linker.read("la télédéclaration des aides PAC, quelle techno ?")
+    assert [m.name for m in reading.entities] == ["TELEPAC"] and reading.unknown == []
+
+
 def test_look_alikes_are_not_both_linked(linker):
     assert [m.name for m in linker.link("Quel est le statut de 8 SINP ?")] == ["8 SINP"]
     assert [m.name for m in linker.link("Quel est le statut de SINP ?")] == ["SINP"]
