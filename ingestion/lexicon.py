@@ -117,6 +117,8 @@ _VERDICT = re.compile(
     r"\b(ou pas|ou non|oui ou non|vrai ou faux|est il vrai|c est vrai que|confirme[sz]?|je me trompe|n est ce pas|c est ca|non \?$"
     r"|peut on dire|d actualite|is it true|right \?$)"
 )
+# An alternative between two values closing the question: one or two words after "ou"/"or".
+_ALTERNATIVE = re.compile(r"\b(ou|or) (?!pas\b|non\b|not\b|no\b)\w+( \w+)?\s*$")
 _VERB = re.compile(r"\b(est|sont|a|ont|c est|marche|fonctionne|tourne|existe|utilise|dispose|possede|heberge|remplace|va|peut|fait)\b")
 
 
@@ -125,6 +127,8 @@ def is_yes_no(folded: str, question: str = "") -> bool:
     interrogative word ("GeoNature, c'est un logiciel libre ?")."""
     if _VERDICT.search(folded if not question.rstrip().endswith("?") else folded + " ?"):
         return True
+    if _ALTERNATIVE.search(folded):
+        return False  # "SINP est-il national ou régional ?" asks which, not whether
     if _WH_WORD.search(re.sub(r"^est ce (que|qu)\b", "", folded)):
         return False  # "Pour quels usages a-t-elle été conçue ?" asks what, not whether
     if _YES_NO.search(folded):

@@ -240,6 +240,8 @@ def test_yes_no_questions_get_yes_or_no_and_the_value(assistant: Assistant, ques
         ("Que fait GASPAR ?", False),
         ("Où est hébergé GASPAR ?", False),
         ("Pour quels usages a-t-elle été conçue ?", False),
+        ("Is SINP national or regional?", False),  # an alternative asks which
+        ("ONDE, en prod ou arrêtée ?", False),
     ],
 )
 def test_yes_no_form(question: str, yes_no: bool) -> None:
@@ -408,6 +410,7 @@ def test_a_field_the_record_leaves_empty_is_an_abstention(assistant: Assistant, 
         ("Quand est-ce que GASPAR est passée en production ?", {"production_date"}),  # a date, not the status
         ("Quelle base de données utilise VigiEau ?", {"technology"}),  # the stack, not the data
         ("telepac c fait avec quoi", {"technology"}),
+        ("TELEPAC, qui l'héberge et avec quoi c'est développé ?", {"hosting", "technology"}),
         ("inpn y a une doc quelque part ?", {"websites"}),
         ("À quelles applications TAXREF envoie-t-il ses données ?", {"related_apps"}),  # apps, though "données"
         ("Quel rôle joue l'IGN pour ISIDOR ?", {"actors"}),
