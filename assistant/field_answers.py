@@ -36,9 +36,14 @@ BETTER_SENTENCE = 0.015
 RELEVANT_SENTENCE = 0.815
 # Fields a description often states in words when the record leaves them empty — and the words
 # that show a sentence does ("destiné aux notaires…", "utilisé par les DDT(M)…").
+# A date in prose: "se clôture le 15 mai", "fermée en 2021".
+_DATE_WORDS = re.compile(r"\b(\d{1,2} (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)|(19|20)\d\d)\b")
 _IN_WORDS = {
     "users": re.compile(r"\b(destine|utilise|usagers|a destination|public|agents|pour les)\b"),
     "functions": re.compile(r"\b(permet|fonction|outil de|sert a)\b"),
+    "shutdown_date": _DATE_WORDS,
+    "production_date": _DATE_WORDS,
+    "creation_date": _DATE_WORDS,
 }
 # (question, sentences) → one similarity per sentence.
 Similarity = Callable[[str, list[str]], list[float]]

@@ -265,6 +265,12 @@ def test_a_content_question_quotes_the_sentence_that_answers_it(assistant: Assis
     assert generic.answer.startswith("HYDROPORTAIL : Diffuse"), generic.answer
 
 
+def test_a_missing_date_points_to_the_description_sentence_that_gives_one(assistant: Assistant) -> None:
+    answer = assistant.ask("telepac : jusqu'à quand on peut télédéclarer ?")
+    assert "ne renseigne pas de date d'arrêt" in answer.answer and "15 mai" in answer.answer, answer.answer
+    assert "Sa description" not in assistant.ask("Quand GASPAR a-t-il été arrêté ?").answer  # no date in its description
+
+
 def test_several_intents_get_every_answer(assistant: Assistant) -> None:
     answer = assistant.ask("Statut et date de mise en production de GIDAF ?")
     assert set(answer.intents) == {"status", "production_date"}
