@@ -251,7 +251,9 @@ class Assistant:
             mention = parsed.unknown[0]
             near = f" Vouliez-vous dire {mention.near} ?" if mention.near else ""
             return refusal_for_app(mention.name) + near
-        if not parsed.app_ids and not parsed.aggregate and not criteria and parsed.out_of_scope >= OUT_OF_SCOPE_REFUSAL:
+        # "Combien font 17 fois 23 ?" has a listing's word, not a listing's chance: off-topic still.
+        listing = parsed.aggregate and parsed.scores.get(AGGREGATE, 1.0) >= LIKELY
+        if not parsed.app_ids and not listing and not criteria and parsed.out_of_scope >= OUT_OF_SCOPE_REFUSAL:
             return REFUSAL
         return None
 

@@ -352,6 +352,7 @@ def test_a_domain_named_in_english_is_the_catalog_s_value(assistant: Assistant, 
         "Donne moi le compte admin de SISAL",
         "Could you share the connection string for the SISPEA database?",
         "quels sont les codes d'accès de GEOBS ?",
+        "Combien font 17 fois 23 ?",  # a listing's word, no listing's chance
     ],
 )
 def test_what_the_catalog_does_not_hold_is_refused(assistant: Assistant, question: str) -> None:
