@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
+from assistant.entity_linking import STOPWORDS
 from assistant.field_answers import FieldAnswer
 from ingestion.aggregate_types import COUNT_CUES
 from ingestion.facts import MAX_LISTED, join
@@ -209,7 +210,7 @@ Translate = Callable[[str, list[str]], "str | None"]
 _BESIDE_DOMAIN = re.compile(
     r"\b([a-z]{4,}) (?:domain|sector|area)s?\b|\b(?:domain|sector|area)s? (?:of )?([a-z]{4,})\b"
     r"|\b(?:domaines?|secteurs?|thematiques?) (?:de |du |des |d )?(?:la |l )?([a-z]{3,})\b"
-    r"|\b(?:concern\w*|trait\w* (?:de|du|des|d)|portent sur|autour (?:de|du|des|d)|about|related to|dealing with) (?:la |le |les |l |the )?([a-z]{3,})\b"
+    r"|\b(?:concern\w*|trait\w* (?:de|du|des|d)|portent sur|autour (?:de|du|des|d)|about|related to|deal(?:s|ing)? with) (?:la |le |les |l |the )?([a-z]{3,})\b"
 )
 
 
@@ -263,7 +264,8 @@ def parse(question: str, records: list[AppRecord], translate: Translate | None =
         # The head word as the catalog writes it first ("transport domain": Transports routiers), else a translation.
         heads = [v for v in domains if _stems(v)[:1] == [_stem(word)]]
         value = heads[0] if len(heads) == 1 else None
-        if word not in _GENERIC and (value or (translate and (value := translate(word, domains)))):
+        # A small word is no domain ("les domaines les plus représentés"): the embedding would still place it.
+        if word not in _GENERIC and word not in STOPWORDS and (value or (translate and (value := translate(word, domains)))):
             query.filters.append(Filter("domain", [value], negated(folded, beside.start() + 1), "du domaine"))
     _prefer_named_facets(query, folded)
     for pattern, type_name in _PRESENCE_WORDS:

@@ -95,17 +95,18 @@ def _named_in(folded: str, value: str | None, record: AppRecord) -> bool:
     return bool(words) and (words[0] in asked or (len(words) >= 2 and words[-1] in asked and len(words[-1]) >= 4))
 
 
-def _narrowed(record: AppRecord, intent: str, folded: str) -> AppRecord:
+def _narrowed(record: AppRecord, intent: str, folded: str, only: bool) -> AppRecord:
     """The record with only the contacts/actors of the role the question asks for, when it asks one,
-    else of the organisation or person it names ("quel rôle joue l'IGN pour ISIDOR ?")."""
+    else — when that is all it asks (``only``) — of the organisation or person it names ("quel rôle
+    joue l'IGN pour ISIDOR ?"; in "hébergé au BRGM ? et la MOA ?" the BRGM is the host's)."""
     if intent == "contacts":
         roles = _wanted(folded, ROLE_PHRASES)
-        chosen = _of_roles(record.contacts, roles) or [c for c in record.contacts if _named_in(folded, c.contact, record)]
+        chosen = _of_roles(record.contacts, roles) or [c for c in record.contacts if only and _named_in(folded, c.contact, record)]
         if chosen:
             return record.model_copy(update={"contacts": chosen})
     if intent == "actors":
         roles = _wanted(folded, ACTOR_ROLE_PHRASES)
-        chosen = _of_roles(record.acteurs, roles) or [a for a in record.acteurs if _named_in(folded, a.acteur, record)]
+        chosen = _of_roles(record.acteurs, roles) or [a for a in record.acteurs if only and _named_in(folded, a.acteur, record)]
         if chosen:
             return record.model_copy(update={"acteurs": chosen})
     return record
@@ -213,7 +214,7 @@ def answer_fields(
     for intent in intents:
         answers = []
         for record in records:
-            narrowed = _narrowed(record, intent, folded)
+            narrowed = _narrowed(record, intent, folded, only=len(intents) == 1)
             sentence, fact_values = _sentence(narrowed, intent)
             broken_urls = [site.url for site in record.sites if site.url and " " in site.url.strip()]
             if sentence is None and intent == "websites" and broken_urls:

@@ -298,7 +298,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("actors",),
         "medium",
         missing="d'acteurs (MOA/MOE)",
-        cues=(r"\bmoa\b", r"\bmoe\b", r"\bmaitr(e|ise) d (ouvrage|oeuvre)", r"\bacteurs?\b", r"\bediteur", r"\bpilot", r"\brealisent\b", r"\brealisee? par\b", r"\bentites?\b", r"\bintervien", r"\bporte le projet", r"\bprestataire\b", r"\bactors?\b", r"\bbodies\b", r"\borgani[sz]ations? (involved|behind)\b", r"\bwho (builds|develops|runs|owns)\b",),
+        cues=(r"\bmoa\b", r"\bmoe\b", r"\bmaitr(e|ise) d (ouvrage|oeuvre)", r"\bacteurs?\b", r"\bediteur", r"\bpilot", r"\brealisent\b", r"\brealisee? par\b", r"\bentites?\b", r"\bintervien", r"\bporte le projet", r"\bqui (le|la|l) porte\b", r"\bprestataire\b", r"\bactors?\b", r"\bbodies\b", r"\borgani[sz]ations? (involved|behind)\b", r"\bwho (builds|develops|runs|owns)\b",),
         english=("Who are the MOA and MOE of {app}?", "Which bodies are involved in {app}?", "Who develops {app}?", "actors of {app}",),
     ),
     QuestionType(

@@ -265,6 +265,13 @@ def test_a_content_question_quotes_the_sentence_that_answers_it(assistant: Assis
     assert generic.answer.startswith("HYDROPORTAIL : Diffuse"), generic.answer
 
 
+def test_an_organisation_named_for_another_field_does_not_narrow_the_actors(assistant: Assistant) -> None:
+    # The BRGM is asked as GASPAR's host: the MOA asked next is GASPAR's, whoever it is.
+    answer = assistant.ask("GASPAR est hébergé au BRGM ? et qui est la MOA ?")
+    assert "MOA : DGPR/SRT" in answer.answer, answer.answer
+    assert "MOE" not in assistant.ask("Qui est la MOA de GeoNature et qui l'héberge ?").answer  # a role still narrows
+
+
 def test_a_missing_date_points_to_the_description_sentence_that_gives_one(assistant: Assistant) -> None:
     answer = assistant.ask("telepac : jusqu'à quand on peut télédéclarer ?")
     assert "ne renseigne pas de date d'arrêt" in answer.answer and "15 mai" in answer.answer, answer.answer
@@ -308,6 +315,7 @@ def test_several_intents_get_every_answer(assistant: Assistant) -> None:
         ("Combien d'applications du domaine risques ?", lambda r: any(d.domaine == "Risques naturels et technologiques" for d in r.domaines)),
         ("Combien d'applis concernent l'eau ?", lambda r: any(d.domaine == "Eau, milieux aquatiques" for d in r.domaines)),
         ("Combien d'applications sont gérées par la DGPR ?", lambda r: any((a.acteur or "").startswith("DGPR/") for a in r.acteurs)),
+        ("Combien d'applis traitent de l'énergie ?", lambda r: any(d.domaine == "Énergie, climat" for d in r.domaines)),
     ],
 )
 def test_aggregates_are_counted_over_the_records(records, question: str, keep) -> None:  # type: ignore[no-untyped-def]
