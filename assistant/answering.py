@@ -194,7 +194,9 @@ class Assistant:
                     return plan
             if parsed.app_ids and parsed.intents and parsed.confident:
                 records = [self.by_id[a] for a in parsed.app_ids]
-                plan.field_answer = answer_fields(records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar, parsed.claims)
+                plan.field_answer = answer_fields(
+                    records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar, parsed.claims, parsed.open_intents
+                )
                 plan.mode_used = "field"
                 return plan
             if parsed.app_ids and parsed.likely_intents:

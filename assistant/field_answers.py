@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Collection
 
 from assistant.entity_linking import STOPWORDS
 from ingestion.lexicon import ACTOR_ROLE_PHRASES, ROLE_PHRASES, STATUS_PHRASES, claim_stem, find_phrases, negated
@@ -193,6 +193,7 @@ def answer_fields(
     mentions: list[str] | None = None,
     similar: Similarity | None = None,
     claims: dict[str, list[str]] | None = None,
+    open_intents: Collection[str] = (),
 ) -> FieldAnswer | None:
     """The exact answer for each (application, intent) pair; None when no intent is known.
 
@@ -200,7 +201,8 @@ def answer_fields(
     With ``similar``, a description answer quotes the sentence that answers the question ("il
     remplace quoi ?") rather than the first, and a missing field points to the description
     sentence that speaks of it ("destiné aux notaires…" when the record lists no users). ``claims``
-    are, per list intent, the values a yes/no question tests ("notaires" among the users).
+    are, per list intent, the values a yes/no question tests ("notaires" among the users);
+    ``open_intents`` were asked in an open clause of a yes/no message and get no verdict.
     """
     intents = [i for i in intents if i in _TYPES]
     if not records or not intents:
@@ -246,7 +248,7 @@ def answer_fields(
             continue
         for record, sentence, _ in answers:
             text = sentence or _missing(record, intent)
-            if yes_no:
+            if yes_no and intent not in open_intents:
                 text = f"{'Oui' if _yes(record, intent, folded, mentions, sentence, (claims or {}).get(intent, [])) else 'Non'}. {text}"
             sentences.append(text)
     names = " ".join(f"[{r.nom}]" for r in records)

@@ -141,6 +141,9 @@ class ParsedQuestion:
     confident: bool = False
     aggregate: bool = False
     yes_no: bool = False
+    # Intents asked only in a clause that is no yes/no question ("GIDAF est en prod ? et son url ?"):
+    # they get their value without a verdict.
+    open_intents: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
     secrets: bool = False
     injection: bool = False
@@ -288,7 +291,8 @@ class QuestionReader:
         # Only a clause the asker closed with "?" is asked as one ("…relative à CONCHYL." is not).
         pieces = question.split("?")
         clauses = [c.strip() + ("?" if i < len(pieces) - 1 else "") for i, c in enumerate(pieces) if c.strip()] or [question]
-        parsed.yes_no = any(is_yes_no(fold(c), c) for c in clauses)
+        forms = [is_yes_no(fold(c), c) for c in clauses]
+        parsed.yes_no = any(forms)
         inside = _inside(entities)
         blank = self._corrected(_blank(linking.tokens, inside))
         spans = cue_spans(blank)
@@ -318,6 +322,12 @@ class QuestionReader:
             holder = self._holder_named(linking.tokens, inside, parsed.app_ids)
             if holder:
                 parsed.intents, parsed.confident = [holder], True
+        if parsed.yes_no and not all(forms):
+            asked = [(set(cue_intents(self._corrected(fold(c)))), f) for c, f in zip(clauses, forms)]
+            # Each yes/no clause must show what it asks ("c'est toujours actif ?" is the status's).
+            if all(found for found, f in asked if f):
+                closed = {i for found, f in asked if f for i in found}
+                parsed.open_intents = [i for i in parsed.intents if i not in closed and any(i in found for found, f in asked if not f)]
         if parsed.yes_no:
             parsed.claims = self._claims(linking.tokens, inside, parsed.intents)
             if parsed.app_ids and not parsed.claims:

@@ -386,6 +386,14 @@ def test_an_application_named_by_what_it_is(assistant: Assistant, question: str,
     assert answer.mode_used == "field" and f"[{name}]" in answer.answer and contains in answer.answer, answer.answer
 
 
+def test_each_question_of_a_message_keeps_its_form(assistant: Assistant) -> None:
+    answer = assistant.ask("GIDAF est en prod ? et c'est quoi son url ?")
+    assert answer.answer.startswith("Oui. Le statut de GIDAF") and "Oui. GIDAF est accessible" not in answer.answer, answer.answer
+    assert "https://gidaf.developpement-durable.gouv.fr" in answer.answer
+    # A yes/no clause that shows no field (a typo) lets the verdict go to the message's field.
+    assert assistant.ask("statut de l'appli EMMY ? c'est toujour actif ?").answer.startswith("Oui"), "EMMY"
+
+
 def test_a_sentence_without_question_mark_is_no_yes_no_question(assistant: Assistant) -> None:
     plan = assistant.plan("Madame, Monsieur, je souhaiterais connaître la personne à contacter pour toute question relative à CONCHYL.")
     assert not plan.parsed.yes_no and plan.parsed.mentions == [] and plan.intents == ["contacts"], plan.parsed
