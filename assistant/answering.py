@@ -35,11 +35,10 @@ from assistant.chat_common import generated_tokens
 from assistant.field_answers import FieldAnswer, answer_fields, intent_labels, intent_sections
 from assistant.guards import AnswerGuard, mentions_credentials
 from assistant.retrieval import HybridRetriever, RetrievalResult, ScoredChunk
-from assistant.understanding import LIKELY, OUT_OF_SCOPE_REFUSAL, ParsedQuestion, QuestionReader
+from assistant.understanding import OUT_OF_SCOPE_REFUSAL, ParsedQuestion, QuestionReader
 from core.choices import get_mode
 from core.config import Settings
 from core.prompts import REFUSAL, build_messages, refusal_for_app
-from ingestion.aggregate_types import AGGREGATE
 from ingestion.chunking import chunk_body, context_blocks
 from ingestion.intent_model import ensure_intent_model
 from ingestion.text_repair import fold
@@ -182,7 +181,7 @@ class Assistant:
             query = parse_aggregate(parsed.resolved, self.records, self._translate) if parsed.aggregate or not parsed.app_ids else None
             # Catalog values in an off-topic request ("C'est quoi la biodiversité ?") are no listing:
             # the classifier must see some chance of one.
-            criteria = bool(query and query.criteria) and parsed.scores.get(AGGREGATE, 1.0) >= LIKELY
+            criteria = bool(query and query.criteria) and parsed.may_list
             refusal = self._refusal(parsed, criteria=criteria)
             if refusal:
                 plan.mode_used, plan.refusal = "refusal", refusal
@@ -254,8 +253,7 @@ class Assistant:
             near = f" Vouliez-vous dire {mention.near} ?" if mention.near else ""
             return refusal_for_app(mention.name) + near
         # "Combien font 17 fois 23 ?" has a listing's word, not a listing's chance: off-topic still.
-        listing = parsed.aggregate and parsed.scores.get(AGGREGATE, 1.0) >= LIKELY
-        if not parsed.app_ids and not listing and not criteria and parsed.out_of_scope >= OUT_OF_SCOPE_REFUSAL:
+        if not parsed.app_ids and not (parsed.aggregate and parsed.may_list) and not criteria and parsed.out_of_scope >= OUT_OF_SCOPE_REFUSAL:
             return REFUSAL
         return None
 

@@ -221,6 +221,8 @@ class EntityLinker:
             if len(ids) == 1 and "".join(piece) not in primary:
                 (app_id,) = ids
                 self._add_words(_Alias(app_id, names[app_id], piece, "fragment"))
+        # Each full name's significant words as written, for shortened names (_by_some_words).
+        self._long_names = {a: [_as_written(t) for t in a.tokens] for aliases in self._by_first_word.values() for a in aliases if a.kind == "nom_long"}
         self._fuzzy_targets = [a for a in self._aliases if a.kind in ("nom", "nom_long") and len(" ".join(a.tokens)) >= 4]
         # Words that are never typos of a name: the catalog's own vocabulary and common words.
         self._known_words = (set(vocabulary) - self._name_words) | STOPWORDS | _GENERIC
@@ -246,9 +248,10 @@ class EntityLinker:
         tokens = tokenize(question)
         folded = [t.folded for t in tokens]
         matches = self._exact(folded, self._glued_apart(question, tokens))
-        matches = self._drop_inner(matches + self._by_words(question, tokens))
+        positions = [i for i, t in enumerate(tokens) if _significant([t.folded])]  # where a name's words may stand
+        matches = self._drop_inner(matches + self._by_words(question, tokens, positions))
         if not matches:
-            matches = self._by_some_words(question, tokens)
+            matches = self._by_some_words(question, tokens, positions)
         covered = {i for m in matches for i in range(m.start, m.end)}
         near: list[UnknownMention] = []
         matches += self._fuzzy(folded, covered, tokens, near)
@@ -301,10 +304,10 @@ class EntityLinker:
             if not any(o is not m and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start) for o in found)
         ]
 
-    def _by_words(self, question: str, tokens: list[Token]) -> list[EntityMatch]:
-        """Full names and their fragments found by their significant words, in order, with at most
-        :data:`_MAX_SKIPPED` small words between two of them and no punctuation but apostrophes."""
-        positions = [i for i, t in enumerate(tokens) if _significant([t.folded])]
+    def _by_words(self, question: str, tokens: list[Token], positions: list[int]) -> list[EntityMatch]:
+        """Full names and their fragments found by their significant words (at ``positions``), in
+        order, with at most :data:`_MAX_SKIPPED` small words between two of them and no punctuation
+        but apostrophes."""
         found: list[EntityMatch] = []
         for k, i in enumerate(positions):
             for alias in self._by_first_word.get(_word_key(tokens[i].folded), []):
@@ -323,20 +326,18 @@ class EntityLinker:
                 found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), score, span[0], span[-1] + 1, True, alias.kind))
         return found
 
-    def _by_some_words(self, question: str, tokens: list[Token]) -> list[EntityMatch]:
+    def _by_some_words(self, question: str, tokens: list[Token], positions: list[int]) -> list[EntityMatch]:
         """A full name shortened by the asker, when nothing else is named: its head word and, in
         order, at least half of its significant words, at most :data:`_MAX_SKIPPED` of them left out
         in between ("la banque des prélèvements en eau" is the "Banque nationale des prélèvements
         quantitatifs en eau"; "la messagerie du ministère", the "Messagerie et agenda du ministère")
         — when no other full name holds those words in that order. Words as written, like fragments."""
-        names = [a for aliases in self._by_first_word.values() for a in aliases if a.kind == "nom_long"]
-        positions = [i for i, t in enumerate(tokens) if _significant([t.folded])]
         found: list[EntityMatch] = []
         for k, i in enumerate(positions):
             for alias in self._by_first_word.get(_word_key(tokens[i].folded), []):
                 if alias.kind != "nom_long":
                     continue
-                wanted = [_as_written(t) for t in alias.tokens]
+                wanted = self._long_names[alias]
                 if _as_written(tokens[i].folded) != wanted[0]:
                     continue
                 matched, skipped, at = [i], 0, 1
@@ -353,7 +354,7 @@ class EntityLinker:
                 long_enough = len(words) >= 2 and 2 * len(words) >= len(wanted) and sum(len(w) >= 4 for w in words) >= 2
                 if not long_enough or skipped > _MAX_SKIPPED:
                     continue
-                if any(o.app_id != alias.app_id and _in_order(words, [_as_written(t) for t in o.tokens]) for o in names):
+                if any(o.app_id != alias.app_id and _in_order(words, other) for o, other in self._long_names.items()):
                     continue
                 found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), 90.0, matched[0], matched[-1] + 1, False, "fragment"))
         return found

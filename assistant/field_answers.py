@@ -85,7 +85,7 @@ def _of_roles(items: list, roles: set[str]) -> list:
     return [item for item in items if item.role and fold(item.role) in roles]
 
 
-def _named_in(folded: str, value: str | None, record: AppRecord) -> bool:
+def named_in(folded: str, value: str | None, record: AppRecord) -> bool:
     """The question names this organisation or person: its first word ("IGN", "DGALN" of
     "DGALN/DEB") or, for a person, the surname — not a word of the application's own name
     ("Assistance Géorisques" is not named by "une question sur Géorisques")."""
@@ -101,12 +101,12 @@ def _narrowed(record: AppRecord, intent: str, folded: str, only: bool) -> AppRec
     joue l'IGN pour ISIDOR ?"; in "hébergé au BRGM ? et la MOA ?" the BRGM is the host's)."""
     if intent == "contacts":
         roles = _wanted(folded, ROLE_PHRASES)
-        chosen = _of_roles(record.contacts, roles) or [c for c in record.contacts if only and _named_in(folded, c.contact, record)]
+        chosen = _of_roles(record.contacts, roles) or [c for c in record.contacts if only and named_in(folded, c.contact, record)]
         if chosen:
             return record.model_copy(update={"contacts": chosen})
     if intent == "actors":
         roles = _wanted(folded, ACTOR_ROLE_PHRASES)
-        chosen = _of_roles(record.acteurs, roles) or [a for a in record.acteurs if only and _named_in(folded, a.acteur, record)]
+        chosen = _of_roles(record.acteurs, roles) or [a for a in record.acteurs if only and named_in(folded, a.acteur, record)]
         if chosen:
             return record.model_copy(update={"acteurs": chosen})
     return record

@@ -44,6 +44,7 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from assistant.entity_linking import STOPWORDS, EntityLinker, EntityMatch, Token, UnknownMention
+from assistant.field_answers import named_in
 from ingestion.aggregate_types import AGGREGATE, AGGREGATE_CUES, AGGREGATE_EXAMPLES, AGGREGATE_TYPES
 from ingestion.bm25 import tokenize as bm25_tokens
 from ingestion.intent_model import MASK, IntentModel
@@ -153,6 +154,11 @@ class ParsedQuestion:
     @property
     def out_of_scope(self) -> float:
         return self.scores.get(OUT_OF_SCOPE, 0.0)
+
+    @property
+    def may_list(self) -> bool:
+        """The classifier sees some chance of a listing or count (or there is no classifier)."""
+        return self.scores.get(AGGREGATE, 1.0) >= LIKELY
 
 
 def cue_intents(text: str) -> list[str]:
@@ -270,6 +276,7 @@ class QuestionReader:
         self.embedder = embedder
         self.asking_words = _asking_words()
         self.value_words = _value_words(records, self.asking_words)
+        self._asking_or_small = STOPWORDS | _QUESTION_WORDS | {w for words in self.asking_words.values() for w in words}
         # Such names the catalog writes somewhere ("Auvergne-Rhône-Alpes", "PostgreSQL"): not unknown.
         self._name_ids = [r.id for r in records]
         self._name_vectors: np.ndarray | None = None  # the full names' embeddings, computed on first need
@@ -319,7 +326,7 @@ class QuestionReader:
             parsed.unknown = self._unknown_names(question, folded, parsed.confident)
         parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.app_ids and set(parsed.intents) <= {"description"} and _ROLE_OF.search(folded):
-            holder = self._holder_named(linking.tokens, inside, parsed.app_ids)
+            holder = self._holder_named(folded, parsed.app_ids)
             if holder:
                 parsed.intents, parsed.confident = [holder], True
         if parsed.yes_no and not all(forms):
@@ -356,10 +363,9 @@ class QuestionReader:
         if self.embedder is None or out_of_scope >= OUT_OF_SCOPE_REFUSAL:
             return None
         cut = [(a, b) for found in spans.values() for a, b in found]
-        skip = STOPWORDS | _QUESTION_WORDS | {w for words in self.asking_words.values() for w in words}
         words = [
             m.group() for m in re.finditer(r"\S+", blank)
-            if not any(a < m.end() and m.start() < b for a, b in cut) and len(m.group()) > 2 and m.group() not in skip
+            if not any(a < m.end() and m.start() < b for a, b in cut) and len(m.group()) > 2 and m.group() not in self._asking_or_small
         ]
         if len(words) < 2:
             return None
@@ -372,14 +378,14 @@ class QuestionReader:
         record = self.by_id[self._name_ids[first]]
         return EntityMatch(record.id, record.nom, " ".join(words), 80.0, 0, 0, False, "described")
 
-    def _holder_named(self, tokens: list[Token], inside: set[int], app_ids: list[str]) -> str | None:
-        """ "actors" or "contacts" when the question names one of the applications' actors or contacts."""
-        words = {t.folded for i, t in enumerate(tokens) if i not in inside and t.folded not in STOPWORDS and len(t.folded) >= 2}
+    def _holder_named(self, folded: str, app_ids: list[str]) -> str | None:
+        """ "actors" or "contacts" when the question names one of the applications' actors or contacts
+        (:func:`~assistant.field_answers.named_in`: the one the answer will then narrow to)."""
         for app_id in app_ids:
             record = self.by_id[app_id]
-            if any(words & set(fold(a.acteur or "").replace("/", " ").split()) for a in record.acteurs):
+            if any(named_in(folded, a.acteur, record) for a in record.acteurs):
                 return "actors"
-            if any(words & {w for w in fold(c.contact or "").split() if len(w) >= 4} for c in record.contacts):
+            if any(named_in(folded, c.contact, record) for c in record.contacts):
                 return "contacts"
         return None
 
