@@ -1,6 +1,6 @@
 """``auto`` mode on the question sets: accuracy per set and per kind of phrasing, and latency.
 
-    python bench/bench_understanding.py [--workdir .dyag/bench-understanding] [--run RUN] [--holdout] [--final] [--fresh] [--blind] [--sealed]
+    python bench/bench_understanding.py [--workdir .dyag/bench-understanding] [--run RUN] [--holdout] [--final] [--fresh] [--blind] [--sealed] [--ninth] [--names]
 
 Sets: examples/questions/natural.jsonl (phrased by someone who never saw Dyag's templates: informal,
 typos, English, full names, look-alikes…), the held-out template questions (test.jsonl) and the
@@ -12,7 +12,9 @@ natural_fresh.jsonl, a fourth set by a fifth author, split by id: its odd rows (
 were used to mend the router, its even rows (``natural_fresh_test``) only measured; with ``--blind``,
 natural_blind.jsonl, a fifth set by a sixth author, split the same way (``natural_blind_dev`` /
 ``natural_blind_test``); with ``--sealed``, natural_sealed.jsonl, a sixth set by a seventh author,
-split the same way (``natural_sealed_dev`` / ``natural_sealed_test``). Latency is reported
+split the same way (``natural_sealed_dev`` / ``natural_sealed_test``); with ``--ninth``,
+natural_ninth.jsonl, a seventh set by a ninth author, split the same way; with ``--names``,
+natural_names.jsonl, questions naming applications otherwise (read: a dev set for linking). Latency is reported
 for the answers that need no generation (exact, aggregate, refusal) and for the generated ones.
 """
 
@@ -44,6 +46,8 @@ def main() -> None:
         NATURAL_FRESH,
         NATURAL_HOLDOUT,
         NATURAL_QUESTIONS,
+        NATURAL_NAMES,
+        NATURAL_NINTH,
         NATURAL_SEALED,
         TEST_QUESTIONS,
     )
@@ -58,6 +62,8 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="Also measure natural_fresh.jsonl, its dev (odd ids) and test (even ids) halves apart.")
     parser.add_argument("--blind", action="store_true", help="Also measure natural_blind.jsonl, its dev (odd ids) and test (even ids) halves apart.")
     parser.add_argument("--sealed", action="store_true", help="Also measure natural_sealed.jsonl, its dev (odd ids) and test (even ids) halves apart.")
+    parser.add_argument("--ninth", action="store_true", help="Also measure natural_ninth.jsonl, its dev (odd ids) and test (even ids) halves apart.")
+    parser.add_argument("--names", action="store_true", help="Also measure natural_names.jsonl (names written otherwise; a dev set).")
     parser.add_argument("--only", nargs="*", default=None, help="Measure only these sets (by name).")
     args = parser.parse_args()
 
@@ -76,6 +82,10 @@ def main() -> None:
         sets["natural_blind_dev"] = sets["natural_blind_test"] = NATURAL_BLIND
     if args.sealed:
         sets["natural_sealed_dev"] = sets["natural_sealed_test"] = NATURAL_SEALED
+    if args.ninth:
+        sets["natural_ninth_dev"] = sets["natural_ninth_test"] = NATURAL_NINTH
+    if args.names:
+        sets["natural_names"] = NATURAL_NAMES
     if args.only:
         sets = {name: path for name, path in sets.items() if name in args.only}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
@@ -103,7 +113,8 @@ def main() -> None:
             f"| {name} | {len(questions)} | {right / len(questions):.1%} | {metrics.percentile(fast, 50):.0f} | "
             f"{metrics.percentile(fast, 95):.0f} | {len(slow)} | {p50_slow} |"
         )
-    for name in ("natural", "natural_holdout", "natural_final", "natural_fresh_dev", "natural_fresh_test", "natural_blind_dev", "natural_blind_test", "natural_sealed_dev", "natural_sealed_test"):
+    for name in ("natural", "natural_holdout", "natural_final", "natural_fresh_dev", "natural_fresh_test", "natural_blind_dev", "natural_blind_test", "natural_sealed_dev", "natural_sealed_test",
+                 "natural_ninth_dev", "natural_ninth_test", "natural_names"):
         if name in kinds:
             print(f"\n{name}, per kind:\n\n| kind | right | n |\n|---|---:|---:|")
             for kind, scores in sorted(kinds[name].items()):

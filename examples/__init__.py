@@ -23,3 +23,10 @@ NATURAL_BLIND = QUESTIONS / "natural_blind.jsonl"
 # A sixth set by a seventh author (session 6), who saw only the catalog: split by id the same way
 # (bench/bench_understanding.py --sealed); its dev half was measured before it was read.
 NATURAL_SEALED = QUESTIONS / "natural_sealed.jsonl"
+# A seventh set by a ninth author (session 7), who saw only the catalog: split by id the same way
+# (bench/bench_understanding.py --ninth); both halves were measured before any was read.
+NATURAL_NINTH = QUESTIONS / "natural_ninth.jsonl"
+# Questions naming an application by a part or paraphrase of its name, its full name, or a look-alike
+# (session 7, a tenth author who saw only the catalog): read and used to mend entity linking
+# (bench/bench_understanding.py --names).
+NATURAL_NAMES = QUESTIONS / "natural_names.jsonl"
