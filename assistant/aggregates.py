@@ -24,14 +24,14 @@ from typing import Callable
 from assistant.entity_linking import STOPWORDS
 from assistant.field_answers import FieldAnswer
 from ingestion.aggregate_types import COUNT_CUES
-from ingestion.facts import MAX_LISTED, join
+from ingestion.facts import MAX_LISTED, hosts, join
 from ingestion.lexicon import ROLE_PHRASES, STATUS_PHRASES, find_phrases, negated
 from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
 from ingestion.text_repair import fold
 
 _COUNT = re.compile("|".join(COUNT_CUES))
-_EVERYTHING = re.compile(r"\b(toutes|catalogue|total|au total|en tout|all|every|overall)\b")
+_EVERYTHING = re.compile(r"\b(toutes|catalogue|catalog|total|au total|en tout|all|every|overall|altogether)\b")
 _FILLER = {"en", "et", "de", "du", "la", "le", "des", "d", "l", "a", "au", "aux"}
 # Stems every aggregate question contains: never evidence for a value.
 _GENERIC = {"application", "domain", "catalogu", "appli", "outil", "public", "fich", "system", "logiciel"}
@@ -86,7 +86,7 @@ FACETS: list[Facet] = [
         components=True, keywords=("techno", "technologie", "stack", "langage", "technology"),
     ),
     Facet(
-        "hosting", "hébergées par", lambda r: [h.get("hebergeur") for h in r.hebergements if h.get("hebergeur")],
+        "hosting", "hébergées par", hosts,
         keywords=("heberg", "hosted", "hosting"), organisation=True,
     ),
     # People and organisations: "les applis où Laurent Blanc est chef de projet", "which apps have DGEC as MOA".

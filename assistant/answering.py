@@ -38,7 +38,7 @@ from assistant.retrieval import HybridRetriever, RetrievalResult, ScoredChunk
 from assistant.understanding import OUT_OF_SCOPE_REFUSAL, ParsedQuestion, QuestionReader
 from core.choices import get_mode
 from core.config import Settings
-from core.prompts import REFUSAL, build_messages, refusal_for_app
+from core.prompts import READ_ONLY, REFUSAL, build_messages, refusal_for_app
 from ingestion.chunking import chunk_body, context_blocks
 from ingestion.intent_model import ensure_intent_model
 from ingestion.text_repair import fold
@@ -174,6 +174,9 @@ class Assistant:
         plan = _Plan(question=parsed.resolved, asked=question, mode=mode, mode_used=mode, app_ids=parsed.app_ids, intents=parsed.intents, parsed=parsed)
         if parsed.secrets:
             plan.mode_used, plan.refusal = "refusal", REFUSAL
+            return plan
+        if parsed.write:
+            plan.mode_used, plan.refusal = "refusal", READ_ONLY
             return plan
         if spec.routed:
             # A listing also when no application is named but catalog values are ("Dans les fonctions

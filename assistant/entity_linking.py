@@ -15,8 +15,11 @@ Matching works on folded tokens (no case, no accents, punctuation as spaces):
 1. exact alias occurrences as whole-token sequences, the longest first ("8 SINP" is not also "SINP");
    full names and their fragments also by their significant words alone, whatever small words
    stand between them ("l'espace professionnel de Géorisques", "l'espace pro géorisques");
-   when nothing else is named, a full name shortened by the asker — its head word and at least half
-   of its words, in order ("la banque des prélèvements en eau" for BNPE);
+   a full name shortened by the asker — its head word and at least half of its words, in order ("la
+   banque des prélèvements en eau" for BNPE) — when nothing else is named or when it holds the name
+   found ("le module pro d'ADES" is ADES-PRO); when still nothing is named, an acronym written in
+   capitals that only one record's full name or description uses and that names no application nor
+   organisation of the catalog ("le SIRH" is RenoiRH, "un SIRH interministériel");
 2. for tokens no alias matched, one-typo matching (two for names of 7+ letters) against names
    of 4+ letters with the same first letter — "Sitadelle", "TELPAC", "Hydroportal" — never for a
    word of the catalog's vocabulary or a common word;
@@ -55,6 +58,7 @@ STOPWORDS = frozenset(
     parmi chacun chacune via sauf hormis malgre durant envers lorsque puisque""".split()
 )
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")
+_PROSE_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{2,}\b")
 _CAMEL_HEAD = re.compile(r"^([A-Z]{3,})[a-z]+$")
 _CAMEL_TAIL = re.compile(r"^[A-Z][a-z]+([A-Z][a-z]+[A-Z][A-Za-z]{2,})$")  # "DiagArtif" of MonDiagArtif
 _BRACKETED = re.compile(r"\(([A-Z0-9][A-Z0-9'’\- ]{1,20})\)")
@@ -87,6 +91,12 @@ _MAX_SKIPPED = 2
 _HARD_PUNCTUATION = re.compile(r"[.,;:?!()\[\]]")
 
 
+def _written_alike(asked: str, written: str) -> bool:
+    """A word of a shortened full name as the asker wrote it: as written, or in the other gender or
+    number of a long word ("pro" spelled out is "professionnel", the name says "professionnelle")."""
+    return asked == written or (len(asked) >= 6 and written.startswith(asked) and len(written) - len(asked) <= 2)
+
+
 def _in_order(words: list[str], name: list[str]) -> bool:
     """``words`` all appear in ``name``, in that order (a subsequence)."""
     rest = iter(name)
@@ -106,7 +116,7 @@ class EntityMatch:
     start: int  # token span in the folded question
     end: int
     exact: bool
-    kind: str = "nom"  # the alias that matched: nom, nom_long, id, part, fragment
+    kind: str = "nom"  # the alias that matched: nom, nom_long, id, part, fragment, acronym
 
 
 @dataclass(frozen=True)
@@ -223,7 +233,19 @@ class EntityLinker:
                 self._add_words(_Alias(app_id, names[app_id], piece, "fragment"))
         # Each full name's significant words as written, for shortened names (_by_some_words).
         self._long_names = {a: [_as_written(t) for t in a.tokens] for aliases in self._by_first_word.values() for a in aliases if a.kind == "nom_long"}
+        self._long_by_app = {a.app_id: words for a, words in self._long_names.items()}
         self._fuzzy_targets = [a for a in self._aliases if a.kind in ("nom", "nom_long") and len(" ".join(a.tokens)) >= 4]
+        # Acronyms of one record's prose ("SIRH" in RenoiRH's description), no name's or organisation's.
+        used: dict[str, set[str]] = {}
+        taken = set(self._name_words) | set(owners)
+        for record in records:
+            organisations = " ".join([*(a.acteur or "" for a in record.acteurs), *(c.contact or "" for c in record.contacts), *map(str, record.hebergements)])
+            taken |= {fold(w) for w in _PROSE_ACRONYM.findall(organisations)}
+            prose = f"{record.fact('nom_long') or ''} {record.fact('descriptif') or ''}"
+            for word in _PROSE_ACRONYM.findall(prose):
+                used.setdefault(fold(word), set()).add(record.id)
+        self._acronyms = {w: next(iter(ids)) for w, ids in used.items() if len(ids) == 1 and w not in taken and w not in _GENERIC}
+        self._names = names
         # Words that are never typos of a name: the catalog's own vocabulary and common words.
         self._known_words = (set(vocabulary) - self._name_words) | STOPWORDS | _GENERIC
 
@@ -250,10 +272,30 @@ class EntityLinker:
         matches = self._exact(folded, self._glued_apart(question, tokens))
         positions = [i for i, t in enumerate(tokens) if _significant([t.folded])]  # where a name's words may stand
         matches = self._drop_inner(matches + self._by_words(question, tokens, positions))
+        # A shortened full name, when nothing else is named or when it holds the name found: "le
+        # module pro d'ADES" is ADES-PRO ("Module de bancarisation professionnelle ADES"), not ADES.
+        shortened = self._by_some_words(question, tokens, positions)
+        if matches:
+            shortened = [s for s in shortened if any(s.start <= m.start and m.end <= s.end and (s.end - s.start) > (m.end - m.start) for m in matches)]
+        matches = self._drop_inner(matches + shortened)
         if not matches:
-            matches = self._by_some_words(question, tokens, positions)
+            matches = [
+                EntityMatch(self._acronyms[t.folded], self._names[self._acronyms[t.folded]], t.folded, 85.0, i, i + 1, True, "acronym")
+                for i, t in enumerate(tokens) if t.folded in self._acronyms and _PROSE_ACRONYM.fullmatch(t.original)
+            ]
         covered = {i for m in matches for i in range(m.start, m.end)}
         near: list[UnknownMention] = []
+        # Part of a full name whose next words the asker replaced by others names another thing:
+        # "l'Observatoire national des avalanches" is not ONDE, the "Observatoire national des étiages",
+        # but an unknown name near it, as "GASPAR Mobile" is near GASPAR.
+        for m in [m for m in matches if m.kind == "fragment"]:
+            words = [j for j in positions if m.start <= j < m.end]
+            full = self._long_by_app.get(m.app_id, [])
+            goes_on = bool(full) and _as_written(tokens[words[-1]].folded) != full[-1]
+            replaced = self._replacing(question, tokens, positions, words, goes_on)
+            if replaced is not None:
+                matches.remove(m)
+                near.append(UnknownMention(question[tokens[m.start].start : tokens[replaced].end], m.name))
         matches += self._fuzzy(folded, covered, tokens, near)
         unknown: dict[str, UnknownMention] = {m.name: m for m in near}
         kept: list[EntityMatch] = []
@@ -345,12 +387,12 @@ class EntityLinker:
                     if _HARD_PUNCTUATION.search(question[tokens[matched[-1]].end : tokens[j].start]) or j - matched[-1] - 1 > _MAX_SKIPPED:
                         break
                     key = _as_written(tokens[j].folded)
-                    if key not in wanted[at:]:
+                    step = next((n for n in range(at, len(wanted)) if _written_alike(key, wanted[n])), None)
+                    if step is None:
                         break
-                    step = wanted.index(key, at)
                     skipped, at = skipped + step - at, step + 1
                     matched.append(j)
-                words = [_as_written(tokens[j].folded) for j in matched]
+                words = [next(w for w in wanted if _written_alike(_as_written(tokens[j].folded), w)) for j in matched]
                 long_enough = len(words) >= 2 and 2 * len(words) >= len(wanted) and sum(len(w) >= 4 for w in words) >= 2
                 if not long_enough or skipped > _MAX_SKIPPED:
                     continue
@@ -358,6 +400,23 @@ class EntityLinker:
                     continue
                 found.append(EntityMatch(alias.app_id, alias.name, " ".join(alias.tokens), 90.0, matched[0], matched[-1] + 1, False, "fragment"))
         return found
+
+    @staticmethod
+    def _replacing(question: str, tokens: list[Token], positions: list[int], matched: list[int], name_goes_on: bool) -> int | None:
+        """The position of a word the asker put where the shortened name's own words stand: between
+        two of its words, or right after them while the name goes on ("… national des avalanches")."""
+        inside = [j for j in positions if matched[0] < j < matched[-1] and j not in matched]
+        if inside:
+            return inside[-1] if tokens[inside[-1]].folded not in FIELD_WORDS else None
+        after = next((j for j in positions if j > matched[-1]), None)
+        if not name_goes_on or after is None or after - matched[-1] - 1 > _MAX_SKIPPED:
+            return None
+        if _HARD_PUNCTUATION.search(question[tokens[matched[-1]].end : tokens[after].start]):
+            return None
+        word = tokens[after].folded
+        if _ACRONYM.match(tokens[after].original):
+            return None  # "… de l'inspection des ICPE": an acronym may stand for the name's last words
+        return after if len(word) >= 4 and word.isalpha() and word not in FIELD_WORDS and word not in _GENERIC else None
 
     @staticmethod
     def _original(tokens: list[Token], start: int, end: int) -> str:
@@ -405,6 +464,11 @@ class EntityLinker:
         last, following = tokens[match.end - 1], tokens[match.end]
         between = question[last.end : following.start]
         version = following.folded.isdigit() and len(following.folded) <= 2  # "RPLS 2", not "GASPAR 2023"
+        # "ADS 2008": the name's own number written otherwise is another version of it, a year or not.
+        name_words = fold(match.name).split()
+        numbered = len(name_words) > match.end - match.start and name_words[match.end - match.start].isdigit()
+        if numbered and following.folded.isdigit() and between == " ":
+            return None if following.folded == name_words[match.end - match.start] else question[tokens[match.start].start : following.end]
         if between not in (" ", "-") or not (following.original[:1].isupper() or following.folded in VARIANT_WORDS or version):
             return None
         word = following.folded

@@ -34,6 +34,11 @@ _SENTENCES = re.compile(r"(?<=[.!?…])\s+")
 # Hydro depuis 2021.") scores 0.015–0.04 above the first sentence and ≥ 0.82; unrelated ones ~0.79.
 BETTER_SENTENCE = 0.015
 RELEVANT_SENTENCE = 0.815
+_YEARS = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b(?:19|20)\d\d\b")
+_BEFORE = re.compile(r"\b(avant|before|prior to|anterieur)\b")
+_AFTER = re.compile(r"\b(apres|after|posterieur|later than)\b")
+# Values a yes/no question writes out to be checked as they are: an email, a web address, a version.
+_LITERALS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:/[^\s?]*)?|\b\d+(?:\.\d+)+\b", re.IGNORECASE)
 # Fields a description often states in words when the record leaves them empty — and the words
 # that show a sentence does ("destiné aux notaires…", "utilisé par les DDT(M)…").
 # A date in prose: "se clôture le 15 mai", "fermée en 2021".
@@ -159,8 +164,14 @@ def _missing(record: AppRecord, intent: str) -> str:
     return text
 
 
-def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sentence: str | None, claims: list[str] = ()) -> bool:
+def _yes(
+    record: AppRecord, intent: str, folded: str, mentions: list[str], sentence: str | None, claims: list[str] = (), question: str = ""
+) -> bool:
     """Whether the answer to a yes/no question is yes (see the module docstring)."""
+    literals = [m.group().lower() for m in _LITERALS.finditer(question)]
+    if literals and sentence:
+        # "la version est-elle la 3.2 ?", "c'est bien gaspar.fr ?": the value written must be the record's.
+        return all(v in sentence.lower() for v in literals)
     if intent == "status":
         asked = {fold(v) for v in _wanted(folded, STATUS_PHRASES)}
         if asked and record.statut:
@@ -177,6 +188,18 @@ def _yes(record: AppRecord, intent: str, folded: str, mentions: list[str], sente
         return bool(_of_roles(record.contacts, roles))
     if intent == "actors" and (roles := _wanted(folded, ACTOR_ROLE_PHRASES)) and not mentions:
         return bool(_of_roles(record.acteurs, roles))
+    if intent.endswith("_date") and sentence:
+        # "arrêté en 2019 ?": the year (or date) named, not the application's own number ("ADS 2007").
+        named = _YEARS.findall(folded.replace(fold(record.nom), " "))
+        actual = _YEARS.findall(sentence)
+        if named and actual:
+            # "mis en prod avant 2015 ?" compares; "arrêté en 2019 ?" must be that year (or date).
+            year, asked = int(actual[0][-4:]), int(named[0][-4:])
+            if _BEFORE.search(folded):
+                return year < asked
+            if _AFTER.search(folded):
+                return year > asked
+            return all(y in sentence for y in named)
     if mentions and sentence:
         return all(fold(m) in fold(sentence) for m in mentions)
     if claims and sentence:
@@ -249,7 +272,8 @@ def answer_fields(
         for record, sentence, _ in answers:
             text = sentence or _missing(record, intent)
             if yes_no and intent not in open_intents:
-                text = f"{'Oui' if _yes(record, intent, folded, mentions, sentence, (claims or {}).get(intent, [])) else 'Non'}. {text}"
+                verdict = _yes(record, intent, folded, mentions, sentence, (claims or {}).get(intent, []), question)
+                text = f"{'Oui' if verdict else 'Non'}. {text}"
             sentences.append(text)
     names = " ".join(f"[{r.nom}]" for r in records)
     return FieldAnswer(

@@ -23,7 +23,8 @@ asks the intent classifier (:mod:`ingestion.intent_model`) with the names masked
 * **unknown**: names the catalog does not hold — an extension of a known name ("GASPAR Mobile",
   "RPLS 2"), a compound name the catalog never wrote ("Hydro-Veille") or an unseen word where a
   name stands ("le statut de zorglub");
-* **out of scope** (the classifier), **injection** and **secrets** (cues, :mod:`ingestion.out_of_scope`);
+* **out of scope** (the classifier), **injection**, **secrets** and requests to **write** into the
+  catalog (cues, :mod:`ingestion.out_of_scope`);
 * **yes/no** form, the **mentions** a yes/no question checks ("… hébergé au BRGM ?", "Julien
   Mercier c'est bien le chef de projet ?") and its
   **claims**: the values of a list field it tests ("les notaires font-ils partie des
@@ -42,14 +43,16 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from rapidfuzz.distance import OSA
+from wordfreq import zipf_frequency
 
 from assistant.entity_linking import STOPWORDS, EntityLinker, EntityMatch, Token, UnknownMention
 from assistant.field_answers import named_in
 from ingestion.aggregate_types import AGGREGATE, AGGREGATE_CUES, AGGREGATE_EXAMPLES, AGGREGATE_TYPES
 from ingestion.bm25 import tokenize as bm25_tokens
+from ingestion.facts import lead
 from ingestion.intent_model import MASK, IntentModel
 from ingestion.lexicon import ROLE_PHRASES, SHORT_FORMS, STATUS_PHRASES, claim_stem, is_yes_no
-from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, is_injection
+from ingestion.out_of_scope import OUT_OF_SCOPE, asks_for_secrets, asks_to_write, is_injection
 from ingestion.out_of_scope import examples as out_of_scope_examples
 from ingestion.paraphrases import load_paraphrases
 from ingestion.question_types import QUESTION_TYPES
@@ -59,15 +62,24 @@ from ingestion.text_repair import fold
 if TYPE_CHECKING:
     from ingestion.embeddings import Embedder
 
-# Intents whose value is a list that a yes/no question tests a member of ("les notaires font-ils
-# partie des utilisateurs ?", "a-t-elle une documentation en ligne ?").
-LIST_INTENTS = frozenset({"users", "functions", "technology", "hosting", "domains", "related_apps", "related_data", "actors", "websites", "contacts"})
+# Intents whose values a yes/no question tests by the words it names: a member of a list ("les
+# notaires font-ils partie des utilisateurs ?", "a-t-elle une documentation en ligne ?") or the one
+# value ("fait-elle partie de la famille des téléservices ?").
+LIST_INTENTS = frozenset({"users", "functions", "technology", "hosting", "domains", "related_apps", "related_data", "actors", "websites", "contacts", "family"})
+DATE_INTENTS = ("production_date", "creation_date", "shutdown_date")
+# A year or a date: with it, a status word asks when ("arrêté en 2019 ?" is the shutdown date).
+_WHEN = re.compile(r"\b(19|20)\d\d\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 CONFIDENT = 0.5  # classifier probability at which its intent alone earns the exact answer
+SECOND_QUESTION = 0.25  # classifier probability of a second intent joined by a conjunction to a cue's (see _decide)
 LIKELY = 0.15  # probability at which an intent's fields go to the generator when unsure
 SURE = 0.8  # classifier probability of one cue intent at which it may rule out another …
 RULED_OUT = 0.01  # … that it gives less than this, in the same clause (see _pruned; measured: "utilisée par" 0.0003, "GASPAR statut url" 0.017)
 OUT_OF_SCOPE_REFUSAL = 0.6
 DESCRIBED_MARGIN = 0.015  # cosine lead of the closest full name (measured: named 0.016–0.084, no name ≤ 0.011)
+# Cosine lead of the closest full name + description lead (passage side). Measured on 36 name parts
+# by an eleventh author (session 7): right ones lead by 0.002–0.082 (21 of them ≥ 0.025), wrong ones
+# by ≤ 0.008; 18 questions naming no application or an unknown one: ≤ 0.023.
+DESCRIBED_BY_TEXT_MARGIN = 0.025
 AGGREGATE_PROBABILITY = 0.5
 MAX_APPS = 3
 
@@ -105,6 +117,7 @@ _CLAUSE = re.compile(r"\b(et|and|ou|or|puis|plus|aussi|ensuite|qui|quel|quelle|q
 # "Quel rôle joue l'IGN pour ISIDOR ?": with an organisation (or person) of the record named, a
 # role asks who is who, not what the application does.
 _ROLE_OF = re.compile(r"\broles?\b")
+_APPLICATIONS = re.compile(r"\b(applications|applis|apps|outils|logiciels|systemes|tools|systems)\b")
 _AND = re.compile(r"\b(et|and|plus|ainsi que|puis)\b")
 _BY_WHOM = re.compile(r"\b(?:par|by|aux|to) (?:les |des |la |le |l |the )?([a-z]{4,})\b")
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord|and|also)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application|its|it)\b")
@@ -120,6 +133,12 @@ _QUESTION_WORDS = frozenset(
     projets service services outil renseigne renseignee renseignes lesquelles lesquels laquelle lequel combien quelles quels
     etre avoir faire donne donner dis dire indiquer merci bonjour please thanks apps tool tools software""".split()
 )
+# An English question (two of these words): there, a word of English (Zipf frequency ≥ 1.5, i.e. at
+# least ~30 per billion words: "hauliers" 1.8, "withdrawals" 3.4; "marinex", "planideau" 0) is no
+# unknown application's name. French questions keep the catalog's vocabulary alone: "sigma" is 3.5
+# in English and an application name in "sigma qui s'en occupe ?".
+_ENGLISH = re.compile(r"\b(the|of|is|are|what|which|who|does|do|for|with|how|where|when|its|this|that|an)\b")
+ENGLISH_WORD = 1.5
 # Shaped like a name: capitalised words joined by hyphens ("Hydro-Veille"), or CamelCase ("GeoSuivi").
 _COMPOUND = re.compile(r"\b[A-ZÀ-Ý][\w']*(?:-[A-ZÀ-Ý][\w']*)+|\b[A-Z][a-zà-ÿ]+[A-Z]\w*")
 _PERSON_WORD = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2,}$")
@@ -148,6 +167,7 @@ class ParsedQuestion:
     mentions: list[str] = field(default_factory=list)
     secrets: bool = False
     injection: bool = False
+    write: bool = False  # a request to change the catalog ("passe le statut de X à …")
     follow_up: bool = False
     claims: dict[str, list[str]] = field(default_factory=dict)  # per list intent, the values a yes/no question tests
 
@@ -258,6 +278,16 @@ def _value_words(records: list[AppRecord], asking: dict[str, set[str]]) -> dict[
     return out
 
 
+def _clearly_first(scores: np.ndarray, margin: float) -> int | None:
+    """The index of the highest score when it leads the next by ``margin``."""
+    first, second = np.argsort(scores)[::-1][:2]
+    return int(first) if scores[first] - scores[second] >= margin else None
+
+
+def _name_and_lead(record: AppRecord) -> str:
+    return f"{record.fact('nom_long') or record.nom}. {lead(record.fact('descriptif') or '')}"
+
+
 class QuestionReader:
     """Turns a question into a :class:`ParsedQuestion` (see the module docstring)."""
 
@@ -280,6 +310,7 @@ class QuestionReader:
         # Such names the catalog writes somewhere ("Auvergne-Rhône-Alpes", "PostgreSQL"): not unknown.
         self._name_ids = [r.id for r in records]
         self._name_vectors: np.ndarray | None = None  # the full names' embeddings, computed on first need
+        self._text_vectors: np.ndarray | None = None  # full name + description lead, passage side, likewise
         self.known_compounds = {fold(m) for r in records for m in _COMPOUND.findall(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))}
 
     def read(self, question: str, last_app_ids: list[str] | None = None) -> ParsedQuestion:
@@ -289,11 +320,12 @@ class QuestionReader:
         # Words of a full name ("habitat indigne") in a listing question are its criterion, not the application.
         # Nor beside a name the question uses: "les bailleurs sociaux utilisent-ils Géorisques ?" is
         # about Géorisques, not RPLS (whose full name holds "bailleurs sociaux").
-        named = any(e.kind != "fragment" for e in linking.entities)
-        entities = [e for e in linking.entities if not ((aggregate_cue or named) and e.kind == "fragment")][:MAX_APPS]
+        named = any(e.kind not in ("fragment", "acronym") for e in linking.entities)
+        entities = [e for e in linking.entities if not ((aggregate_cue or named) and e.kind in ("fragment", "acronym"))][:MAX_APPS]
         parsed = ParsedQuestion(question, question, folded, entities, [e.app_id for e in entities], linking.unknown)
         parsed.secrets = asks_for_secrets(folded)
         parsed.injection = is_injection(folded)
+        parsed.write = asks_to_write(folded)
         # "statut de EMMY ? c'est toujours actif ?": each question of a message has its own form.
         # Only a clause the asker closed with "?" is asked as one ("…relative à CONCHYL." is not).
         pieces = question.split("?")
@@ -311,15 +343,27 @@ class QuestionReader:
                 names = " et ".join(self.by_id[a].nom for a in parsed.app_ids if a in self.by_id)
                 parsed.resolved = f"{question} (application : {names})"
         if self.model is not None and self.embedder is not None:
-            parsed.scores = self.model.predict(self.embedder.embed_question(_masked(question, linking.tokens, entities)))
+            masked = _masked(question, linking.tokens, entities)
+            parsed.scores = self.model.predict(self.embedder.embed_question(masked), masked)
             kept = [t for i, t in enumerate(linking.tokens) if i not in inside]
             parsed.cue_intents = _pruned(spans, parsed.scores, lambda a, b: _between(question, blank, kept, a, b))
         self._decide(parsed, aggregate_cue)
+        if "status" in parsed.intents and _WHEN.search(blank):
+            # "DEPOBIO a bien été arrêté en 2019 ?": the status cue, a year, and the classifier's date.
+            when = max(DATE_INTENTS, key=lambda i: parsed.scores.get(i, 0.0))
+            if parsed.scores.get(when, 0.0) >= LIKELY and when not in parsed.intents:
+                parsed.intents = [when if i == "status" else i for i in parsed.intents]
         if not parsed.app_ids and not parsed.unknown and not aggregate_cue and parsed.cue_intents:
             # "Who is the MOA of the marine pollution watch?": a full name in other words, or in English.
             # (Without a name the classifier leans to a listing: a cue asking a field outweighs it.)
-            described = self._described(blank, spans, parsed.out_of_scope)
-            if described:
+            unknown_word = bool(self._unknown_names(question, folded, True))
+            described = self._described(blank, spans, parsed.scores.get(AGGREGATE, 0.0), unknown_word)
+            proper = described and self._proper_name(question, described)
+            if proper:
+                # "la date de création du Géoportail des risques": a name, like "Géoportail de
+                # l'urbanisme" but not it — the catalog holds no such application.
+                parsed.unknown = [UnknownMention(proper, described.name)]
+            elif described:
                 parsed.entities, parsed.app_ids, parsed.aggregate = [described], [described.app_id], False
         if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
             # A field is asked when a cue or the sure classifier says which: ``confident``.
@@ -349,18 +393,29 @@ class QuestionReader:
                 if elsewhere and not parsed.cue_intents:
                     elsewhere = dict([max(elsewhere.items(), key=lambda item: parsed.scores.get(item[0], 0.0))])
                 if len(elsewhere) == 1 and (not parsed.cue_intents or parsed.scores.get(next(iter(elsewhere)), 0.0) >= LIKELY):
-                    parsed.intents, parsed.claims = list(elsewhere), elsewhere
+                    parsed.intents, parsed.claims, parsed.confident = list(elsewhere), elsewhere, True
             if not parsed.claims:
                 parsed.claims = self._named_after_by(folded, parsed.intents)
         return parsed
 
-    def _described(self, blank: str, spans: dict[str, list[tuple[int, int]]], out_of_scope: float) -> EntityMatch | None:
+    def _described(self, blank: str, spans: dict[str, list[tuple[int, int]]], aggregate: float, unknown_word: bool) -> EntityMatch | None:
         """The application whose full name is clearly the closest, by the multilingual embedding, to
         what the question says besides what it asks (its cue words, small words and asking words):
         "marine pollution watch" → VIGIMER ("Veille des pollutions marines"). Clearly: ahead of the
         next name by :data:`DESCRIBED_MARGIN` — the absolute cosine does not separate ("biodiversité"
-        is 0.89 from GEOBS) — and in at least two words, a single one being a notion, not a name."""
-        if self.embedder is None or out_of_scope >= OUT_OF_SCOPE_REFUSAL:
+        is 0.89 from GEOBS) — and in at least two words, a single one being a notion, not a name.
+
+        And only when the question is no listing of applications (``aggregate``, the classifier's
+        probability of one, with "applications" or the like written: in "Which housing-domain
+        applications are in production?" the words "housing domain" are a criterion, not SYPLO), nor
+        off-topic once read with those words as the application's name (the classifier, given "X, qui
+        est le chef de projet ?", sees a question about a contact).
+
+        Failing a full name, the record whose full name and description's lead are clearly the
+        closest (:data:`DESCRIBED_BY_TEXT_MARGIN`), unless the question writes a word shaped like an
+        unknown name (``unknown_word``: "agrivision" is no description of CALAM) or may be a listing
+        whatever its words (this weaker evidence took an English listing for a description)."""
+        if self.embedder is None or (aggregate >= AGGREGATE_PROBABILITY and _APPLICATIONS.search(blank)):
             return None
         cut = [(a, b) for found in spans.values() for a, b in found]
         words = [
@@ -371,12 +426,37 @@ class QuestionReader:
             return None
         if self._name_vectors is None:
             self._name_vectors = self.embedder.embed_questions([self.by_id[i].fact("nom_long") or self.by_id[i].nom for i in self._name_ids])
-        scores = self._name_vectors @ self.embedder.embed_question(" ".join(words))
-        first, second = np.argsort(scores)[::-1][:2]
-        if scores[first] - scores[second] < DESCRIBED_MARGIN:
+        query = self.embedder.embed_question(" ".join(words))
+        first = _clearly_first(self._name_vectors @ query, DESCRIBED_MARGIN)
+        if first is None and not unknown_word and aggregate < AGGREGATE_PROBABILITY:
+            # What it does rather than what it is called ("l'outil où les agents de l'OFB saisissent
+            # leurs observations d'écoulement", "the service that lets local authorities publish their
+            # traffic orders"): the full name and the description's lead, farther ahead.
+            if self._text_vectors is None:
+                self._text_vectors = self.embedder.embed_passages([_name_and_lead(self.by_id[i]) for i in self._name_ids])
+            first = _clearly_first(self._text_vectors @ query, DESCRIBED_BY_TEXT_MARGIN)
+        if first is None:
             return None
+        if self.model is not None:
+            named = set(words)
+            masked = re.sub(r"(?:X )*X", MASK, " ".join(MASK if w in named else w for w in blank.split()))
+            scores = self.model.predict(self.embedder.embed_question(masked), masked)
+            if scores.get(OUT_OF_SCOPE, 0.0) >= OUT_OF_SCOPE_REFUSAL:
+                return None
         record = self.by_id[self._name_ids[first]]
         return EntityMatch(record.id, record.nom, " ".join(words), 80.0, 0, 0, False, "described")
+
+    @staticmethod
+    def _proper_name(question: str, described: EntityMatch) -> str | None:
+        """The words of a description written as a proper name — capitalised past the question's
+        first word ("du Géoportail des risques") — from that word to the last described one."""
+        words = question.split()
+        said = set(described.alias.split())
+        for i, word in enumerate(words[1:], 1):
+            if word[:1].isupper() and fold(word.strip("?!.,;:'’\"«»()")) in said:
+                last = max(j for j in range(i, len(words)) if fold(words[j].strip("?!.,;:'’\"«»()")) in said)
+                return " ".join(words[i : last + 1]).strip("?!.,;:\"«»() ")
+        return None
 
     def _holder_named(self, folded: str, app_ids: list[str]) -> str | None:
         """ "actors" or "contacts" when the question names one of the applications' actors or contacts
@@ -436,10 +516,13 @@ class QuestionReader:
         parsed.aggregate = not asks_own_field and (aggregate_cue or scores.get(AGGREGATE, 0.0) >= AGGREGATE_PROBABILITY)
         if parsed.cue_intents:
             parsed.intents, parsed.confident = list(parsed.cue_intents), True
-            # "Quel est le site de GASPAR et qui contacter ?": a second question no cue knows, that the
-            # classifier ranks first, joined by a conjunction.
-            if ranked and ranked[0][0] >= CONFIDENT and ranked[0][1] not in parsed.intents and _AND.search(parsed.folded):
-                parsed.intents.append(ranked[0][1])
+            # "Quel est le site de GASPAR et qui contacter ?": a second question no cue knows, joined by
+            # a conjunction, that the classifier ranks first — or second, after a cue's intent, with a
+            # fair share (contacts 0.72, websites 0.28 there).
+            if _AND.search(parsed.folded):
+                others = [(p, name) for p, name in ranked[:2] if name not in parsed.intents]
+                if others and (others[0][0] >= CONFIDENT or (ranked[0][1] in parsed.intents and others[0][0] >= SECOND_QUESTION)):
+                    parsed.intents.append(others[0][1])
         elif ranked and ranked[0][0] >= CONFIDENT:
             parsed.intents, parsed.confident = [ranked[0][1]], True
         else:
@@ -457,8 +540,12 @@ class QuestionReader:
         # a name rather than a French or English word ("qui gère vigiforet ?", not "contacter").
         candidates = [m.group(1) for m in _NAME_SLOT.finditer(folded)]
         candidates += [w for w in folded.split() if len(w) >= 5 and w.isalpha() and not w.endswith(_WORD_ENDINGS)]
+        english = len(_ENGLISH.findall(folded)) >= 2
         for word in candidates:
             # The index's vocabulary is stemmed ("espece" for "espèces"): a plural of it is known too.
+            # In an English question an English word is no name ("the national platform that pools …").
+            if english and zipf_frequency(word, "en") >= ENGLISH_WORD:
+                continue
             if word not in self.vocabulary and not set(bm25_tokens(word)) & self.vocabulary and not word.isdigit():
                 original = next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word)
                 return [UnknownMention(original)]

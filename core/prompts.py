@@ -38,6 +38,10 @@ SYSTEM_PROMPT = (
 )
 
 REFUSAL = "Je ne trouve pas cette information dans le catalogue."
+READ_ONLY = (
+    "Je ne peux pas modifier le catalogue : je réponds à partir de ses fiches, en lecture seule. "
+    "Pour corriger une fiche, adressez-vous à son responsable d'application ou au gestionnaire du catalogue."
+)
 FACTS_HEAD = "Faits du catalogue :\n"
 QUESTION_HEAD = "Question : "
 _LEGACY_HEAD = "Contexte :\n"  # datasets written before the facts format (chunks numbered [1], [2]…)

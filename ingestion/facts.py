@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from ingestion.records import AppRecord
 from ingestion.text_repair import looks_like_url
 
-MAX_LISTED = 10  # names spelled out in a listing answer; the count stays exact
+MAX_LISTED = 20  # names spelled out in a listing answer; the count stays exact (12 names without a site are read, not cut at 10)
 MAX_ITEMS = 3  # contacts, sites… in one short answer
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[A-ZÀ-Ý0-9«])")
 
@@ -42,6 +42,22 @@ def date_text(event) -> str | None:  # type: ignore[no-untyped-def]
 def first_sentence(text: str) -> str:
     """The first sentence of a description: short answers, and the verbatim fact to check."""
     return _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+
+
+LEAD_CHARS = 320  # a description answer: its first sentences up to this length ("ça sert à quoi ?" wants more than a title)
+
+
+def lead(text: str) -> str:
+    """The first sentence of a description and the next ones while the whole stays within
+    :data:`LEAD_CHARS`: GEOBS's "Tableaux de bord … protégés. Utilisé pour le suivi de la stratégie
+    nationale biodiversité." says what it is for in its second sentence."""
+    sentences = _SENTENCE_END.split(text.strip())
+    kept = [sentences[0].strip()]
+    for sentence in sentences[1:]:
+        if len(" ".join(kept)) + 1 + len(sentence.strip()) > LEAD_CHARS:
+            break
+        kept.append(sentence.strip())
+    return " ".join(kept)
 
 
 def event(kind: str) -> Callable[[AppRecord], Fact | None]:
@@ -103,7 +119,7 @@ def description(r: AppRecord) -> Fact | None:
     if not value:
         return None
     # The period is left to the answer template, so a citation can go before it.
-    sentence = first_sentence(value).removesuffix(".")
+    sentence = lead(value).removesuffix(".")
     return Fact({"desc": sentence}, [sentence])
 
 
@@ -159,10 +175,22 @@ def hosting(r: AppRecord) -> Fact | None:
         items.append(f"{host} ({kind})" if kind else host)
         facts.append(host)
     if not items:
-        # Many records name their host only among the actors ("Hébergeur : Cloud π Native").
-        facts = [a.acteur for a in r.acteurs if a.acteur and a.role and a.role.lower().startswith("héberg")][:MAX_ITEMS]
+        facts = host_actors(r)[:MAX_ITEMS]
         items = list(facts)
     return Fact({"hosts": join(items)}, facts) if items else None
+
+
+def host_actors(r: AppRecord) -> list[str]:
+    """Many records name their host only among the actors ("Hébergeur : Cloud π Native")."""
+    return [a.acteur for a in r.acteurs if a.acteur and a.role and a.role.lower().startswith("héberg")]
+
+
+def hosts(r: AppRecord) -> list[str]:
+    """Every host a record names, in its hosting entries or among its actors of role Hébergeur: the
+    criterion of "les applis hébergées chez OVH". Eight example records name a different host in
+    each place; a listing by host lists a record that names it in either."""
+    named = [h.get("hebergeur") or next(iter(h.values()), None) for h in r.hebergements]
+    return list(dict.fromkeys([h for h in named if h] + host_actors(r)))
 
 
 def string_list(field_name: str, slot: str) -> Callable[[AppRecord], Fact | None]:

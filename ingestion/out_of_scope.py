@@ -80,6 +80,16 @@ INJECTION_CUES: tuple[str, ...] = (
     r"\b(supprime|efface|delete|drop)\w*\b.{0,30}\b(base|database|table|catalogue)\b",
 )
 
+# A request to write into the catalog: an imperative (at the start of a sentence, or after "peux-tu",
+# "please"…) that changes a record — "Passe le statut de SITRAM à « En production »", "change the
+# status of X". Dyag reads the catalog; it never writes it.
+WRITE_CUES: tuple[str, ...] = (
+    r"(?:^|[.!?;:]\s*|\b(?:peux tu|pouvez vous|pourrais tu|pourriez vous|merci de|please|can you|could you)\s+)"
+    r"(?:modifie|modifiez|modifier|change|changez|changer|passe|passez|passer|mets|mettez|mettre|ajoute|ajoutez|ajouter|supprime"
+    r"|supprimez|supprimer|remplace|remplacez|remplacer|corrige|corrigez|corriger|renomme|renommez|renommer|update|set|edit|modify"
+    r"|delete|remove|add|rename)\b(?: a jour)?.{0,40}\b(?:statut|fiche|catalogue|contacts?|champ|valeur|status|record|entry|catalog|field)\b",
+)
+
 SECRET_CUES: tuple[str, ...] = (
     r"\bmots? de passe\b", r"\bpassword", r"\bidentifiants? de connexion\b", r"\bcle (d )?api\b", r"\bapi key", r"\bmdp\b",
     r"\blogin\b", r"\bmes identifiants\b", r"\bidentifiants? (du|d un|de|d) (compte|acces)\b", r"\bcomptes? de service\b",
@@ -93,10 +103,15 @@ SECRET_CUES: tuple[str, ...] = (
 
 _INJECTION = re.compile("|".join(f"(?:{c})" for c in INJECTION_CUES))
 _SECRETS = re.compile("|".join(f"(?:{c})" for c in SECRET_CUES))
+_WRITE = re.compile("|".join(f"(?:{c})" for c in WRITE_CUES))
 
 
 def asks_for_secrets(folded: str) -> bool:
     return _SECRETS.search(folded) is not None
+
+
+def asks_to_write(folded: str) -> bool:
+    return _WRITE.search(folded) is not None
 
 
 def is_injection(folded: str) -> bool:

@@ -8,8 +8,10 @@ and phrasings whose words evoke another field ("ouverte en production à quelle 
 date). ``paraphrases.json`` holds them: per question type, then for listings/counts
 (``aggregate``) and for what is not about the catalog (``out_of_scope``), French and English.
 
-They were written by a helper that saw only the example catalog — never the router's code, the
-cues, nor any evaluation set — so that training on them does not teach the evaluation's phrasings.
+They were written by two helpers (session 5: ~1,050; session 7: ~1,080 more, a third of each type's as
+yes/no forms and words that evoke another field) that saw only the example catalog — never the
+router's code, the cues, nor any evaluation set — so that training on them does not teach the
+evaluation's phrasings.
 :func:`load_paraphrases` checks the file's shape: every registry type present, ``{app}`` exactly
 once in each type phrasing and nowhere else.
 """

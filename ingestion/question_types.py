@@ -61,6 +61,13 @@ class QuestionType:
         return self.answers[variant].format(name=record.nom, **fact.slots), fact.facts
 
 
+# "c'est quoi l'url ?", "what is the status of …": a question word followed by the field it asks
+# is that field's question, not a description's.
+_NO_FIELD_AFTER = (
+    r"(?!\s+(?:l |la |le |les |son |sa |ses |leur |the |its )?(?:url|adresse|site|lien|statut|status|contact|contacts|mail|email|courriel"
+    r"|date|version|techno|technologie|technology|moa|moe|hebergeur|portee|scope|famille|domaine|identifiant|id|responsable|chef)\b)"
+)
+
 QUESTION_TYPES: list[QuestionType] = [
     QuestionType(
         "status",
@@ -226,7 +233,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("description",),
         "medium",
         missing="de description",
-        cues=(r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b", r"\bqu est ce que\b", r"\bobjectif", r"\bpermet\b", r"\bpresent", r"\brole\b", r"\busages?\b", r"\bfinalite", r"\bque fait\b", r"\bwhat (is|does) .* (do|for)\b", r"\bwhat is\b", r"\bdescribe\b", r"\bused for\b", r"\bpurpose\b", r"\bc etait quoi\b", r"\bquoi comme (outil|appli|application|logiciel)\b", r"\bserv(ait|ira|ent)? a quoi\b", r"\bremplac", r"\b(what|tell me)\b.*\babout\b", r"\ba quoi serv(ait|ent|ira)\b"),
+        cues=(r"\ba quoi sert", r"\bsert a\b", r"\bdescri", r"\bc est quoi\b" + _NO_FIELD_AFTER, r"\bqu est ce que\b" + _NO_FIELD_AFTER, r"\bobjectif", r"\bpermet\b", r"\bpresent", r"\brole\b", r"\busages?\b", r"\bfinalite", r"\bque fait\b", r"\bwhat (is|does) .* (do|for)\b", r"\bwhat is\b" + _NO_FIELD_AFTER, r"\bdescribe\b", r"\bused for\b", r"\bpurpose\b", r"\bc etait quoi\b", r"\bquoi comme (outil|appli|application|logiciel)\b", r"\bserv(ait|ira|ent)? a quoi\b", r"\bremplac", r"\b(what|tell me)\b.*\babout\b", r"\ba quoi serv(ait|ent|ira)\b"),
         english=("What does {app} do?", "What is {app} used for?", "Describe {app}.", "What is {app}?", "What is the purpose of {app}?",),
     ),
     QuestionType(
@@ -472,7 +479,7 @@ QUESTION_TYPES: list[QuestionType] = [
         ("hosting",),
         "medium",
         missing="de technologie principale",
-        cues=(r"\btechno", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b", r"\bcode en\b", r"\bcodee? en\b", r"\bframework", r"\bwritten in\b", r"\bbuilt with\b", r"\bprogramming language\b", r"\btech(nology)? stack\b", r"\b(tourne|fonctionne|developpee?|codee?)\w* (bien )?(sous|en|avec) (java|php|python|node|oracle|postgresql|r |sas|access|delphi|powerbuilder|drupal)", r"\b(quelle |sa |la )?base de donnees (utilise|utilisee|employee|sous jacente)\b", r"\bquelle base de donnees\b", r"\bsgbd\b", r"\bdatabase (engine|system|does)\b", r"\b(fait|faite|fabrique|construite?|developpee?|ecrite?|codee?) (avec|en) quoi\b", r"\b(avec|en) quoi\b.{0,20}\b(fait|faite|developpee?|codee?|construite?|ecrite?)\b"),
+        cues=(r"\btechno", r"\btech\b", r"\blangage", r"\bdeveloppee? (en|avec)\b", r"\bstack\b", r"\boutils? techniques?\b", r"\bcode en\b", r"\bcodee? en\b", r"\bframework", r"\bwritten in\b", r"\bbuilt with\b", r"\bprogramming language\b", r"\btech(nology)? stack\b", r"\b(tourne|fonctionne|developpee?|codee?)\w* (bien )?(sous|en|avec) (java|php|python|node|oracle|postgresql|r |sas|access|delphi|powerbuilder|drupal)", r"\b(quelle |sa |la )?base de donnees (utilise|utilisee|employee|sous jacente)\b", r"\bquelle base de donnees\b", r"\bsgbd\b", r"\bdatabase (engine|system|does)\b", r"\b(fait|faite|fabrique|construite?|developpee?|ecrite?|codee?) (avec|en) quoi\b", r"\b(avec|en) quoi\b.{0,20}\b(fait|faite|developpee?|codee?|construite?|ecrite?)\b"),
         english=("What technology does {app} use?", "What is {app} written in?", "tech stack of {app}", "Which language is {app} built with?",),
         overrides=("related_data",),  # "quelle base de données" is the stack, not the data
     ),

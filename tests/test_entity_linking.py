@@ -34,6 +34,10 @@ def linker():
         ("Concernant l'espace professionnel de Géorisques, quelle URL ?", "Georisques Pro"),
         ("quel est le statut de l'espace pro géorisques", "Georisques Pro"),
         ("les plans de prévention des risques numérisés, c'est en prod ?", "PPR-Num"),
+        # A shortened full name that holds a name found is that full name's application.
+        ("le module pro d'ADES pour les producteurs de données, il est en recette à quelle adresse ?", "ADES-PRO"),
+        # An acronym only one record's prose uses, when nothing else is named.
+        ("le SIRH, il est hébergé chez qui ?", "RenoiRH"),
     ],
 )
 def test_links_the_right_application(linker, question, expected):
@@ -84,3 +88,25 @@ def test_no_application_in_generic_questions(linker, question):
 
 def test_ids_link_only_with_a_cue(linker):
     assert linker.link("Quelle application a l'identifiant 1028 ?")[0].name == "6Tzen"
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown", "near"),
+    [
+        # The name's own number written otherwise is another version, a year or not.
+        ("L'application ADS 2008 est-elle toujours en service ?", "ADS 2008", "ADS 2007"),
+        # Words of a full name whose next ones the asker replaced: another thing.
+        ("Qui est la MOA de l'Observatoire national des avalanches ?", "Observatoire national des avalanches", "ONDE"),
+        ("Le Guichet unique numérique de la chasse est-il en production ?", "Guichet unique numérique de la chasse", "GUNenv"),
+    ],
+)
+def test_a_name_written_otherwise_is_an_unknown_application(linker, question, unknown, near):
+    reading = linker.read(question)
+    assert reading.entities == [] and [(u.name, u.near) for u in reading.unknown] == [(unknown, near)]
+
+
+def test_the_exact_name_and_its_full_name_still_link(linker):
+    assert [m.name for m in linker.link("ADS 2007 : quel statut ?")] == ["ADS 2007"]
+    assert [m.name for m in linker.link("Qui est la MOA de l'Observatoire national des étiages ?")] == ["ONDE"]
+    # A prose acronym that an organisation of the catalog also uses names nothing ("BRGM").
+    assert linker.link("Quelles données du BRGM ?") == []

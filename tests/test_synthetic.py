@@ -14,7 +14,7 @@ from core.prompts import REFUSAL, SYSTEM_PROMPT, build_messages, refusal_for_app
 from ingestion.aggregate_types import AGGREGATE_TYPES
 from ingestion.catalog import load_catalog
 from ingestion.dataset_formats import QARow, to_messages
-from ingestion.facts import first_sentence
+from ingestion.facts import lead
 from ingestion.invented_names import invent_app_names
 from ingestion.question_types import QUESTION_TYPES
 from ingestion.records import AppRecord
@@ -58,7 +58,7 @@ def _expected_facts(category: str, r: AppRecord) -> list[str]:
         "scope": [r.portee_geographique],
         "family": [r.famille],
         "domains": [d.domaine for d in r.domaines] + [d.sous_domaine for d in r.domaines if d.sous_domaine],
-        "description": [first_sentence(r.descriptif or "").rstrip(".")],
+        "description": [lead(r.descriptif or "").rstrip(".")],
         "contacts": [v for c in r.contacts for v in (c.contact, c.courriel) if v],
         "websites": [s.url for s in r.sites if s.url and s.url.startswith("https://")],
         "actors": [a.acteur for a in r.acteurs],

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from assistant.aggregates import answer_aggregate
@@ -95,7 +96,7 @@ def test_the_intent_model_is_trained_at_ingest_stored_and_versioned(example_inde
     embedder = get_embedder(meta["embedding_model"])
     model = IntentModel.load(gen, meta["embedding_model"])
     held_out = [(t.replace("{app}", "X"), qt.name) for qt in QUESTION_TYPES for t in qt.test_templates]
-    right = sum(max(p := model.predict(embedder.embed_question(q)), key=p.get) == name for q, name in held_out)
+    right = sum(max(p := model.predict(embedder.embed_question(q), q), key=p.get) == name for q, name in held_out)
     assert right / len(held_out) >= 0.7, right / len(held_out)
     # A stale model (other phrasings) is not used: the cache gives the current one back.
     folder = tmp_path / "gen"
@@ -223,6 +224,17 @@ def test_common_words_are_not_glued_into_names(records) -> None:  # type: ignore
         # A person named with a role: whether that person holds it, not whether the role exists.
         ("Julien Mercier c'est bien le chef de projet de GIDAF ?", "Non", "François Faure"),
         ("François Faure est-il bien le chef de projet de GIDAF ?", "Oui", "François Faure"),
+        # A one-valued field is tested too: the family named is not CONCHYL's.
+        ("L'application CONCHYL fait-elle partie de la famille des téléservices ?", "Non", "Outils de gestion métier"),
+        # A year with a status word asks the date; the year named is the claim, "avant"/"après" compare.
+        ("DEPOBIO a bien été arrêté en 2019 ?", "Non", "07/06/2022"),
+        ("DEPOBIO a été arrêté en 2022 ?", "Oui", "07/06/2022"),
+        ("ADES a-t-il été mis en prod avant 2015 ?", "Oui", "07/12/2012"),
+        ("ADES a-t-il été mis en prod après 2015 ?", "Non", "07/12/2012"),
+        # A value written out (a version, an address) must be the record's.
+        ("La version actuelle de GASPAR est-elle la 3.2 ?", "Non", "4.0"),
+        ("La version actuelle de GASPAR est-elle la 4.0 ?", "Oui", "4.0"),
+        ("Le site de prod de GASPAR c'est bien gaspar.fr ?", "Non", "https://gaspar.application.developpement-durable.gouv.fr"),
     ],
 )
 def test_yes_no_questions_get_yes_or_no_and_the_value(assistant: Assistant, question: str, starts: str, contains: str) -> None:
@@ -302,8 +314,9 @@ def test_several_intents_get_every_answer(assistant: Assistant) -> None:
         ("Combien d'applications ont Laurent Blanc comme chef de projet ?", lambda r: any(c.contact == "Laurent Blanc" for c in r.contacts)),
         ("Dans combien d'applis la DGEC intervient-elle ?", lambda r: any(a.acteur == "DGEC" for a in r.acteurs)),
         # An organisation by a part of its value: the start of a one-word name, the place of a site.
-        ("combien d'applis hébergées chez ovh ?", lambda r: any(h.get("hebergeur") == "OVHcloud" for h in r.hebergements)),
-        ("combien d'applications sont hébergées à Orléans ?", lambda r: any("Orléans" in (h.get("hebergeur") or "") for h in r.hebergements)),
+        # A host named in the hosting entries or among the actors (role Hébergeur).
+        ("combien d'applis hébergées chez ovh ?", lambda r: "OVHcloud" in [h.get("hebergeur") for h in r.hebergements] + [a.acteur for a in r.acteurs if a.role == "Hébergeur"]),
+        ("combien d'applications sont hébergées à Orléans ?", lambda r: any("Orléans" in (h or "") for h in [h.get("hebergeur") for h in r.hebergements] + [a.acteur for a in r.acteurs if a.role == "Hébergeur"])),
         ("How many apps list a Support contact?", lambda r: any(c.role == "Support" for c in r.contacts)),
         ("lesquelles n'ont pas de chef de projet ?", lambda r: not any(c.role == "Chef de projet" for c in r.contacts)),
         ("Combien d'applications du domaine Fonctions support ?", lambda r: any(d.domaine == "Fonctions support" for d in r.domaines)),
@@ -465,7 +478,7 @@ def test_the_classifier_prunes_a_cue_only_inside_one_question(assistant: Assista
 
 
 def test_unsure_of_the_field_but_the_record_holds_none_of_the_likely_ones(assistant: Assistant, records) -> None:  # type: ignore[no-untyped-def]
-    plan = assistant.plan("Que font les Fichiers Fonciers exactement ?")
+    plan = assistant.plan("Que font les Fichiers Fonciers ?")
     assert not plan.parsed.confident and plan.mode_used == "field" and plan.field_answer.abstained, plan
     record = next(r for r in records if r.nom == "Fichiers fonciers")
     assert all(t.answer_for(record) is None for t in QUESTION_TYPES if t.name in plan.parsed.likely_intents)
@@ -496,9 +509,58 @@ def test_question_sets_in_auto_mode(assistant: Assistant, path, floor: float) ->
     assert right / len(questions) >= floor, f"{path.name}: {right}/{len(questions)}"
 
 
-@pytest.mark.parametrize("checker", ["verify_natural.py", "verify_holdout.py", "verify_final.py", "verify_fresh.py", "verify_blind.py", "verify_sealed.py"])
+@pytest.mark.parametrize("checker", ["verify_natural.py", "verify_holdout.py", "verify_final.py", "verify_fresh.py", "verify_blind.py", "verify_sealed.py", "verify_ninth.py", "verify_names.py"])
 def test_hand_written_sets_agree_with_the_catalog(checker: str) -> None:
     """Each natural set's expected facts are re-derived from the raw catalog by its own checker
     (written with the set, not with Dyag's code): a catalog edit that stales a set fails here."""
     done = subprocess.run([sys.executable, str(QUESTIONS / checker)], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "OK" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.returncode == 0 and any(w in done.stdout for w in ("OK", " 0 problems", "PASS")), done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_a_request_to_change_the_catalog_is_refused_as_read_only(assistant: Assistant) -> None:
+    for question in ("Passe le statut de SITRAM à « En production » dans le catalogue, c'est validé par la DSI.", "Change the status of GASPAR to retired"):
+        answer = assistant.ask(question)
+        assert answer.mode_used == "refusal" and answer.abstained and "lecture seule" in answer.answer, answer.answer
+    # Asking about a change is a question: "passé en production" is no order.
+    assert assistant.plan("SITRAM est passé en production quand ?").mode_used == "field"
+
+
+def test_listings_count_the_whole_catalog_and_name_up_to_twenty(assistant: Assistant) -> None:
+    assert "64 applications" in assistant.ask("How many applications are listed in the catalog?").answer
+    answer = assistant.ask("Quelles applications n'ont aucun site web déclaré ?").answer
+    assert answer.startswith("12 applications") and "TEMP-CAT" in answer and "autres" not in answer, answer
+
+
+def test_a_description_answer_gives_more_than_its_first_sentence(assistant: Assistant) -> None:
+    answer = assistant.ask("GEOBS ça sert à quoi en vrai").answer
+    assert "Tableaux de bord cartographiques" in answer and "stratégie nationale biodiversité" in answer, answer
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # Words naming a listing's criterion are no application described ("housing domain" is no SYPLO).
+        ("Which housing-domain (Logement, construction) applications are in production?", "7 applications"),
+        # A named thing like a full name, but not it: the catalog holds no such application.
+        ("Quelle est la date de création du Géoportail des risques ?", "Je ne trouve pas l'application Géoportail des risques dans le catalogue. Vouliez-vous dire GPU ?"),
+    ],
+)
+def test_a_description_is_no_name_in_a_listing_nor_when_written_as_a_name(assistant: Assistant, question: str, expected: str) -> None:
+    assert assistant.ask(question).answer.startswith(expected)
+
+
+def test_english_words_are_no_unknown_application_names(assistant: Assistant) -> None:
+    assert assistant.reader.read("What is the hosting of the platform?").unknown == []
+    assert [u.name for u in assistant.reader.read("What's the status of zorglub?").unknown] == ["zorglub"]
+    # French questions keep the catalog's vocabulary alone: "sigma" is an English word, and a name here.
+    assert [u.name for u in assistant.reader.read("sigma qui s'en occupe ? le chef de projet").unknown] == ["sigma"]
+
+
+def test_char_ngrams_are_stable_and_fold_spellings() -> None:
+    from ingestion.intent_model import CHAR_WEIGHT, char_ngrams
+
+    rows = char_ngrams(["Où est hébergée X ?", "ou est hebergee x", ""])
+    assert abs(np.linalg.norm(rows[0].toarray()) - CHAR_WEIGHT) < 1e-9
+    assert (rows[0] != rows[1]).nnz == 0 and rows[2].nnz == 0
+    # CRC-32 buckets, not Python's salted hash: the same columns in every process.
+    assert sorted(rows[0].indices.tolist()) == sorted(char_ngrams(["ou est hebergee x"])[0].indices.tolist())
