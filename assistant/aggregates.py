@@ -269,7 +269,8 @@ def parse(question: str, records: list[AppRecord], translate: Translate | None =
             query.filters.append(Filter("domain", [value], negated(folded, beside.start() + 1), "du domaine"))
     _prefer_named_facets(query, folded)
     for pattern, type_name in _PRESENCE_WORDS:
-        missing = rf"\b{_NEGATION}\b(\W+\w+){{0,3}}?\W+{pattern}|\b{pattern}\w*\W+(\w+\W+)?(non renseigne|vide|manquant|absent)"
+        # (?:…): a field's words may be alternatives ("donnees? liee?s?|donnees?"), each after the negation.
+        missing = rf"\b{_NEGATION}\b(\W+\w+){{0,3}}?\W+(?:{pattern})|\b(?:{pattern})\w*\W+(\w+\W+)?(non renseigne|vide|manquant|absent)"
         if re.search(missing, folded) or (type_name == "related_apps" and re.search(r"\b(reliee?s?|liee?s?|connectee?s?) a aucune\b", folded)):
             query.presence.append(Presence(type_name, False))
             break

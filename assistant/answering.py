@@ -141,6 +141,12 @@ class Assistant:
             self.retriever.index.gen_dir, settings.intent_cache, embedder.embed_questions, embedder.name
         )
         self.reader = QuestionReader(self.records, self.retriever.linker, self.retriever.index.bm25.vocab, intent_model, embedder)
+        # Per application id, the applications whose records declare a link to it.
+        self.linked_from: dict[str, list[str]] = {}
+        for record in self.records:
+            for link in record.applications_liees:
+                if link.id and link.id != record.id and record.nom not in self.linked_from.setdefault(link.id, []):
+                    self.linked_from[link.id].append(record.nom)
 
     # ----------------------------------------------------------------- models
 
@@ -197,7 +203,8 @@ class Assistant:
             if parsed.app_ids and parsed.intents and parsed.confident:
                 records = [self.by_id[a] for a in parsed.app_ids]
                 plan.field_answer = answer_fields(
-                    records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar, parsed.claims, parsed.open_intents
+                    records, parsed.intents, question, parsed.yes_no, parsed.mentions, self._similar, parsed.claims, parsed.open_intents,
+                    self.linked_from,
                 )
                 plan.mode_used = "field"
                 return plan

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Collection
 
 from assistant.entity_linking import STOPWORDS
+from ingestion.facts import join
 from ingestion.lexicon import ACTOR_ROLE_PHRASES, ROLE_PHRASES, STATUS_PHRASES, claim_stem, find_phrases, negated
 from ingestion.question_types import QUESTION_TYPES, QuestionType
 from ingestion.records import AppRecord
@@ -217,6 +218,7 @@ def answer_fields(
     similar: Similarity | None = None,
     claims: dict[str, list[str]] | None = None,
     open_intents: Collection[str] = (),
+    linked_from: dict[str, list[str]] | None = None,
 ) -> FieldAnswer | None:
     """The exact answer for each (application, intent) pair; None when no intent is known.
 
@@ -225,7 +227,9 @@ def answer_fields(
     remplace quoi ?") rather than the first, and a missing field points to the description
     sentence that speaks of it ("destiné aux notaires…" when the record lists no users). ``claims``
     are, per list intent, the values a yes/no question tests ("notaires" among the users);
-    ``open_intents`` were asked in an open clause of a yes/no message and get no verdict.
+    ``open_intents`` were asked in an open clause of a yes/no message and get no verdict;
+    ``linked_from`` names, per application id, the applications whose records list it as related
+    (a link is often declared on one side only: PLAT'AU lists Sitadel, Sitadel lists nothing).
     """
     intents = [i for i in intents if i in _TYPES]
     if not records or not intents:
@@ -252,6 +256,12 @@ def answer_fields(
             if sentence is None and intent in _IN_WORDS and best and best[2] >= RELEVANT_SENTENCE and _IN_WORDS[intent].search(fold(best[0])):
                 sentence = f"{_missing(record, intent)} Sa description indique : « {best[0]} »"
                 fact_values = [best[0].rstrip(".")]
+            if intent == "related_apps" and linked_from:
+                citing = [n for n in linked_from.get(record.id, []) if not (sentence and n in sentence)]
+                if citing:
+                    cited = f"{join(citing)} {'la citent' if len(citing) > 1 else 'la cite'} comme application liée."
+                    sentence = f"{sentence} {cited}" if sentence else f"{_missing(record, intent)} {cited}"
+                    fact_values = [*fact_values, *citing]
             answers.append((record, sentence, fact_values))
             found_any = found_any or sentence is not None
             facts.extend(fact_values)

@@ -123,6 +123,8 @@ _BY_WHOM = re.compile(r"\b(?:par|by|aux|to) (?:les |des |la |le |l |the )?([a-z]
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|ok|d accord|and|also)\b|\b(son|sa|ses|leur|elle|il|cette application|celle ci|celui ci|l application|its|it)\b")
 # Where a name stands: after these words ("le statut de zorglub", "l'appli zorglub").
 _NAME_SLOT = re.compile(r"\b(?:de|d|du|pour|sur|avec|application|appli|app|logiciel|outil|of|for|about)\s+([a-z][a-z0-9]{3,})\b")
+# In a listing, where an application's name stands: "liées à planideau", "qui échangent avec zorglub".
+_LISTING_SLOT = re.compile(r"\b(?:liees?|lies?|reliees?|connectees?|echangent|linked|connected|exchange|exchanging) (?:a|au|aux|avec|to|with) ([a-z][a-z0-9]{3,})\b")
 # Words of questions about the catalog that its text may not contain: never taken for a name.
 _WORD_ENDINGS = (
     "er", "ez", "ent", "ant", "tion", "tions", "sion", "ment", "ments", "eur", "eurs", "euse", "ique", "iques", "able", "ables",
@@ -368,6 +370,10 @@ class QuestionReader:
         if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
             # A field is asked when a cue or the sure classifier says which: ``confident``.
             parsed.unknown = self._unknown_names(question, folded, parsed.confident)
+        elif not parsed.app_ids and not parsed.unknown:
+            # "Quelles applications sont liées à planideau ?": a listing about an application the
+            # catalog does not hold: refused, whatever else the listing asks.
+            parsed.unknown = [UnknownMention(w) for w in self._unknown_in_slots(question, folded, _LISTING_SLOT)][:1]
         parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.app_ids and set(parsed.intents) <= {"description"} and _ROLE_OF.search(folded):
             holder = self._holder_named(folded, parsed.app_ids)
@@ -550,6 +556,18 @@ class QuestionReader:
                 original = next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word)
                 return [UnknownMention(original)]
         return []
+
+    def _unknown_in_slots(self, question: str, folded: str, slot: re.Pattern[str]) -> list[str]:
+        """Words where a name stands ("liées à planideau") that neither the catalog nor the language
+        of questions knows, as the question writes them."""
+        english = len(_ENGLISH.findall(folded)) >= 2
+        found = []
+        for word in (m.group(1) for m in slot.finditer(folded)):
+            if english and zipf_frequency(word, "en") >= ENGLISH_WORD:
+                continue
+            if word not in self.vocabulary and not set(bm25_tokens(word)) & self.vocabulary and not word.isdigit():
+                found.append(next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word))
+        return found
 
     def _mentions(self, tokens: list[Token], inside: set[int]) -> list[str]:
         """Capitalised names of the question that are not its applications ("BRGM", "ADEME"), and

@@ -564,3 +564,21 @@ def test_char_ngrams_are_stable_and_fold_spellings() -> None:
     assert (rows[0] != rows[1]).nnz == 0 and rows[2].nnz == 0
     # CRC-32 buckets, not Python's salted hash: the same columns in every process.
     assert sorted(rows[0].indices.tolist()) == sorted(char_ngrams(["ou est hebergee x"])[0].indices.tolist())
+
+
+def test_a_listing_about_an_unknown_application_is_refused(assistant: Assistant) -> None:
+    answer = assistant.ask("Quelles applications sont liées à planideau ?")
+    assert answer.mode_used == "refusal" and "planideau" in answer.answer, answer.answer
+    assert assistant.plan("Quelles applications sont liées à GASPAR ?").mode_used == "field"
+
+
+def test_a_field_named_without_negation_is_no_missing_field(assistant: Assistant) -> None:
+    # "données liées" and "données" are alternatives of one field: only "sans"/"pas de" before either negates.
+    assert "sans donnée liée" not in assistant.ask("Quelles applications sont liées à des données ?").answer
+    assert assistant.ask("Quelles applications n'ont pas de données liées ?").answer.startswith("44 applications sans donnée liée")
+
+
+def test_related_applications_include_the_records_that_declare_the_link(assistant: Assistant) -> None:
+    # Sitadel's record lists no related application; PLAT'AU's lists Sitadel.
+    answer = assistant.ask("Which apps are linked to Sitadel?")
+    assert "PLAT'AU" in answer.answer and not answer.abstained, answer.answer
