@@ -373,7 +373,8 @@ class QuestionReader:
         elif not parsed.app_ids and not parsed.unknown:
             # "Quelles applications sont liées à planideau ?": a listing about an application the
             # catalog does not hold: refused, whatever else the listing asks.
-            parsed.unknown = [UnknownMention(w) for w in self._unknown_in_slots(question, folded, _LISTING_SLOT)][:1]
+            unseen = self._first_unseen(question, folded, [m.group(1) for m in _LISTING_SLOT.finditer(folded)])
+            parsed.unknown = [unseen] if unseen else []
         parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.app_ids and set(parsed.intents) <= {"description"} and _ROLE_OF.search(folded):
             holder = self._holder_named(folded, parsed.app_ids)
@@ -546,28 +547,21 @@ class QuestionReader:
         # a name rather than a French or English word ("qui gère vigiforet ?", not "contacter").
         candidates = [m.group(1) for m in _NAME_SLOT.finditer(folded)]
         candidates += [w for w in folded.split() if len(w) >= 5 and w.isalpha() and not w.endswith(_WORD_ENDINGS)]
+        found = self._first_unseen(question, folded, candidates)
+        return [found] if found else []
+
+    def _first_unseen(self, question: str, folded: str, candidates: list[str]) -> UnknownMention | None:
+        """The first of ``candidates`` (folded words where a name may stand) that neither the catalog
+        nor the language of questions knows, as the question writes it. The index's vocabulary is
+        stemmed ("espece" for "espèces"): a plural of it is known too. In an English question an
+        English word is no name ("the national platform that pools …")."""
         english = len(_ENGLISH.findall(folded)) >= 2
         for word in candidates:
-            # The index's vocabulary is stemmed ("espece" for "espèces"): a plural of it is known too.
-            # In an English question an English word is no name ("the national platform that pools …").
             if english and zipf_frequency(word, "en") >= ENGLISH_WORD:
                 continue
             if word not in self.vocabulary and not set(bm25_tokens(word)) & self.vocabulary and not word.isdigit():
-                original = next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word)
-                return [UnknownMention(original)]
-        return []
-
-    def _unknown_in_slots(self, question: str, folded: str, slot: re.Pattern[str]) -> list[str]:
-        """Words where a name stands ("liées à planideau") that neither the catalog nor the language
-        of questions knows, as the question writes them."""
-        english = len(_ENGLISH.findall(folded)) >= 2
-        found = []
-        for word in (m.group(1) for m in slot.finditer(folded)):
-            if english and zipf_frequency(word, "en") >= ENGLISH_WORD:
-                continue
-            if word not in self.vocabulary and not set(bm25_tokens(word)) & self.vocabulary and not word.isdigit():
-                found.append(next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word))
-        return found
+                return UnknownMention(next((w.strip(",:;?!.") for w in question.split() if fold(w) == word), word))
+        return None
 
     def _mentions(self, tokens: list[Token], inside: set[int]) -> list[str]:
         """Capitalised names of the question that are not its applications ("BRGM", "ADEME"), and
