@@ -97,6 +97,11 @@ def _written_alike(asked: str, written: str) -> bool:
     return asked == written or (len(asked) >= 6 and written.startswith(asked) and len(written) - len(asked) <= 2)
 
 
+def _strictly_inside(inner: "EntityMatch", outer: "EntityMatch") -> bool:
+    """``inner``'s tokens lie within ``outer``'s, and ``outer`` spans more."""
+    return outer.start <= inner.start and inner.end <= outer.end and (outer.end - outer.start) > (inner.end - inner.start)
+
+
 def _in_order(words: list[str], name: list[str]) -> bool:
     """``words`` all appear in ``name``, in that order (a subsequence)."""
     rest = iter(name)
@@ -244,8 +249,8 @@ class EntityLinker:
             prose = f"{record.fact('nom_long') or ''} {record.fact('descriptif') or ''}"
             for word in _PROSE_ACRONYM.findall(prose):
                 used.setdefault(fold(word), set()).add(record.id)
-        self._acronyms = {w: next(iter(ids)) for w, ids in used.items() if len(ids) == 1 and w not in taken and w not in _GENERIC}
-        self._names = names
+        # folded acronym → (application id, name)
+        self._acronyms = {w: (app_id, names[app_id]) for w, ids in used.items() if len(ids) == 1 and w not in taken and w not in _GENERIC for app_id in ids}
         # Words that are never typos of a name: the catalog's own vocabulary and common words.
         self._known_words = (set(vocabulary) - self._name_words) | STOPWORDS | _GENERIC
 
@@ -276,11 +281,11 @@ class EntityLinker:
         # module pro d'ADES" is ADES-PRO ("Module de bancarisation professionnelle ADES"), not ADES.
         shortened = self._by_some_words(question, tokens, positions)
         if matches:
-            shortened = [s for s in shortened if any(s.start <= m.start and m.end <= s.end and (s.end - s.start) > (m.end - m.start) for m in matches)]
+            shortened = [s for s in shortened if any(_strictly_inside(m, s) for m in matches)]
         matches = self._drop_inner(matches + shortened)
         if not matches:
             matches = [
-                EntityMatch(self._acronyms[t.folded], self._names[self._acronyms[t.folded]], t.folded, 85.0, i, i + 1, True, "acronym")
+                EntityMatch(*self._acronyms[t.folded], t.folded, 85.0, i, i + 1, True, "acronym")
                 for i, t in enumerate(tokens) if t.folded in self._acronyms and _PROSE_ACRONYM.fullmatch(t.original)
             ]
         covered = {i for m in matches for i in range(m.start, m.end)}
@@ -341,10 +346,7 @@ class EntityLinker:
     @staticmethod
     def _drop_inner(found: list[EntityMatch]) -> list[EntityMatch]:
         """Matches strictly inside a longer one dropped (maximal munch)."""
-        return [
-            m for m in found
-            if not any(o is not m and o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start) for o in found)
-        ]
+        return [m for m in found if not any(_strictly_inside(m, o) for o in found)]
 
     def _by_words(self, question: str, tokens: list[Token], positions: list[int]) -> list[EntityMatch]:
         """Full names and their fragments found by their significant words (at ``positions``), in

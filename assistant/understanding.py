@@ -355,11 +355,14 @@ class QuestionReader:
             when = max(DATE_INTENTS, key=lambda i: parsed.scores.get(i, 0.0))
             if parsed.scores.get(when, 0.0) >= LIKELY and when not in parsed.intents:
                 parsed.intents = [when if i == "status" else i for i in parsed.intents]
+        # Names the catalog has never seen, where a name stands — sought only in a question asking a
+        # field (a cue or the sure classifier: ``confident``), once for both uses below.
+        asks_a_field = parsed.confident and not parsed.app_ids and not parsed.unknown and not aggregate_cue
+        unseen = self._unknown_names(question, folded) if asks_a_field else []
         if not parsed.app_ids and not parsed.unknown and not aggregate_cue and parsed.cue_intents:
             # "Who is the MOA of the marine pollution watch?": a full name in other words, or in English.
             # (Without a name the classifier leans to a listing: a cue asking a field outweighs it.)
-            unknown_word = bool(self._unknown_names(question, folded, True))
-            described = self._described(blank, spans, parsed.scores.get(AGGREGATE, 0.0), unknown_word)
+            described = self._described(blank, spans, parsed.scores.get(AGGREGATE, 0.0), bool(unseen))
             proper = described and self._proper_name(question, described)
             if proper:
                 # "la date de création du Géoportail des risques": a name, like "Géoportail de
@@ -368,13 +371,12 @@ class QuestionReader:
             elif described:
                 parsed.entities, parsed.app_ids, parsed.aggregate = [described], [described.app_id], False
         if not parsed.app_ids and not parsed.unknown and not aggregate_cue:
-            # A field is asked when a cue or the sure classifier says which: ``confident``.
-            parsed.unknown = self._unknown_names(question, folded, parsed.confident)
+            parsed.unknown = unseen
         elif not parsed.app_ids and not parsed.unknown:
             # "Quelles applications sont liées à planideau ?": a listing about an application the
             # catalog does not hold: refused, whatever else the listing asks.
-            unseen = self._first_unseen(question, folded, [m.group(1) for m in _LISTING_SLOT.finditer(folded)])
-            parsed.unknown = [unseen] if unseen else []
+            linked_to = self._first_unseen(question, folded, [m.group(1) for m in _LISTING_SLOT.finditer(folded)])
+            parsed.unknown = [linked_to] if linked_to else []
         parsed.mentions = self._mentions(linking.tokens, inside)
         if parsed.app_ids and set(parsed.intents) <= {"description"} and _ROLE_OF.search(folded):
             holder = self._holder_named(folded, parsed.app_ids)
@@ -459,11 +461,9 @@ class QuestionReader:
         first word ("du Géoportail des risques") — from that word to the last described one."""
         words = question.split()
         said = set(described.alias.split())
-        for i, word in enumerate(words[1:], 1):
-            if word[:1].isupper() and fold(word.strip("?!.,;:'’\"«»()")) in said:
-                last = max(j for j in range(i, len(words)) if fold(words[j].strip("?!.,;:'’\"«»()")) in said)
-                return " ".join(words[i : last + 1]).strip("?!.,;:\"«»() ")
-        return None
+        described_at = [i for i, word in enumerate(words) if fold(word.strip("?!.,;:'’\"«»()")) in said]
+        first = next((i for i in described_at if i > 0 and words[i][:1].isupper()), None)
+        return " ".join(words[first : described_at[-1] + 1]).strip("?!.,;:\"«»() ") if first is not None else None
 
     def _holder_named(self, folded: str, app_ids: list[str]) -> str | None:
         """ "actors" or "contacts" when the question names one of the applications' actors or contacts
@@ -535,10 +535,8 @@ class QuestionReader:
         else:
             parsed.intents = list(parsed.likely_intents)
 
-    def _unknown_names(self, question: str, folded: str, asks_a_field: bool) -> list[UnknownMention]:
-        """Names the catalog has never seen, where a name stands — only in a question asking a field."""
-        if not asks_a_field:
-            return []
+    def _unknown_names(self, question: str, folded: str) -> list[UnknownMention]:
+        """Names the catalog has never seen, where a name stands."""
         # A compound name the catalog never wrote, even of known words ("Hydro-Veille").
         for match in _COMPOUND.finditer(question):
             if fold(match.group()) not in self.known_compounds:

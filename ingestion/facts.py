@@ -39,11 +39,6 @@ def date_text(event) -> str | None:  # type: ignore[no-untyped-def]
     return event.date.strftime("%d/%m/%Y") if event.date else None
 
 
-def first_sentence(text: str) -> str:
-    """The first sentence of a description: short answers, and the verbatim fact to check."""
-    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
-
-
 LEAD_CHARS = 320  # a description answer: its first sentences up to this length ("ça sert à quoi ?" wants more than a title)
 
 
@@ -168,19 +163,23 @@ def links(field_name: str, slot: str) -> Callable[[AppRecord], Fact | None]:
 def hosting(r: AppRecord) -> Fact | None:
     items, facts = [], []
     for h in r.hebergements[:MAX_ITEMS]:
-        host = h.get("hebergeur") or next(iter(h.values()), None)
+        host = _host_name(h)
         if not host:
             continue
         kind = h.get("type d hebergement")
         items.append(f"{host} ({kind})" if kind else host)
         facts.append(host)
     if not items:
-        facts = host_actors(r)[:MAX_ITEMS]
+        facts = _host_actors(r)[:MAX_ITEMS]
         items = list(facts)
     return Fact({"hosts": join(items)}, facts) if items else None
 
 
-def host_actors(r: AppRecord) -> list[str]:
+def _host_name(entry: dict) -> str | None:
+    return entry.get("hebergeur") or next(iter(entry.values()), None)
+
+
+def _host_actors(r: AppRecord) -> list[str]:
     """Many records name their host only among the actors ("Hébergeur : Cloud π Native")."""
     return [a.acteur for a in r.acteurs if a.acteur and a.role and a.role.lower().startswith("héberg")]
 
@@ -189,8 +188,8 @@ def hosts(r: AppRecord) -> list[str]:
     """Every host a record names, in its hosting entries or among its actors of role Hébergeur: the
     criterion of "les applis hébergées chez OVH". Eight example records name a different host in
     each place; a listing by host lists a record that names it in either."""
-    named = [h.get("hebergeur") or next(iter(h.values()), None) for h in r.hebergements]
-    return list(dict.fromkeys([h for h in named if h] + host_actors(r)))
+    named = [_host_name(h) for h in r.hebergements]
+    return list(dict.fromkeys([h for h in named if h] + _host_actors(r)))
 
 
 def string_list(field_name: str, slot: str) -> Callable[[AppRecord], Fact | None]:
