@@ -45,9 +45,9 @@ def main() -> None:
         NATURAL_FINAL,
         NATURAL_FRESH,
         NATURAL_HOLDOUT,
-        NATURAL_QUESTIONS,
         NATURAL_NAMES,
         NATURAL_NINTH,
+        NATURAL_QUESTIONS,
         NATURAL_SEALED,
         TEST_QUESTIONS,
     )

@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import math
+import random
 import shutil
 import zlib
 from dataclasses import dataclass
